@@ -1,0 +1,68 @@
+package gc
+
+import (
+	"unsafe"
+)
+
+// MaxFree is the most free nodes a nursery keeps per type; beyond it trimmed
+// nodes are left to the Go GC. It bounds the memory a worker holds back.
+const MaxFree = 64
+
+// TypeKey identifies a node type in a [Nursery]. Keep one per type, for
+// example in a package-level or per-Var field; keys are compared by pointer.
+type TypeKey struct{ name string }
+
+// NewTypeKey returns a new key; name is for debugging only.
+func NewTypeKey(name string) *TypeKey { return &TypeKey{name: name} }
+
+type freeList struct {
+	key   *TypeKey
+	nodes []unsafe.Pointer
+}
+
+// Nursery is one worker's supply of free version nodes, per type. It is owned
+// by one worker and is not safe for concurrent use. The zero value is ready.
+type Nursery struct {
+	lists []freeList // a handful of types per worker: a linear scan beats a map
+	// Stats, read by the owner or after the owner quiesced.
+	Reused, Recycled, Dropped uint64
+}
+
+func (n *Nursery) list(k *TypeKey) *freeList {
+	for i := range n.lists {
+		if n.lists[i].key == k {
+			return &n.lists[i]
+		}
+	}
+	n.lists = append(n.lists, freeList{key: k, nodes: make([]unsafe.Pointer, 0, MaxFree)})
+	return &n.lists[len(n.lists)-1]
+}
+
+// Get returns a free node of type k, or nil when there is none. The caller
+// must reinitialise every field.
+func (n *Nursery) Get(k *TypeKey) unsafe.Pointer {
+	l := n.list(k)
+	if m := len(l.nodes); m > 0 {
+		p := l.nodes[m-1]
+		l.nodes[m-1] = nil
+		l.nodes = l.nodes[:m-1]
+		n.Reused++
+		return p
+	}
+	return nil
+}
+
+// Put gives a node of type k to the nursery. The node must be unreachable by
+// every live and future snapshot (see the package doc).
+func (n *Nursery) Put(k *TypeKey, p unsafe.Pointer) {
+	l := n.list(k)
+	if len(l.nodes) < MaxFree {
+		l.nodes = append(l.nodes, p)
+		n.Recycled++
+		return
+	}
+	n.Dropped++
+}
+
+// Len reports how many free nodes of type k the nursery holds.
+func (n *Nursery) Len(k *TypeKey) int { return len(n.list(k).nodes) }

@@ -1,0 +1,40 @@
+package stm
+
+import (
+	"runtime"
+	"sync/atomic"
+
+	"golang.org/x/sys/cpu"
+)
+
+// clock is the global version clock. Multi-Var commits tick it; single-Var
+// commits only read it (doc.go, "Clock"). It sits on a line of its own so
+// that ticking it does not disturb anything else.
+var clock struct {
+	_ cpu.CacheLinePad
+	v atomic.Uint64
+	_ cpu.CacheLinePad
+}
+
+// spinWait waits a little before re-reading a Var that a multi-Var commit is
+// installing. Installs are a few dozen instructions without calls, so a short
+// spin usually suffices; yielding from the second round on lets a preempted
+// committer run.
+func spinWait(round int) {
+	if round > 0 {
+		runtime.Gosched()
+		return
+	}
+	spinLocal(64)
+}
+
+// spinLocal burns about n iterations without touching shared memory.
+//
+//go:noinline
+func spinLocal(n int) int {
+	s := 0
+	for i := 0; i < n; i++ {
+		s += i
+	}
+	return s
+}

@@ -1,0 +1,191 @@
+package stm
+
+import (
+	"github.com/hytm/hytm/gc"
+)
+
+// trimDepth is the chain depth (versions at or above the horizon) beyond
+// which a commit ticks the clock and rescans the horizon. It trades version
+// memory for fewer writes to shared lines: one tick and one scan per
+// trimDepth commits of a hot Var.
+const trimDepth = 16
+
+// horizonEvery bounds how often a worker rescans the horizon.
+const horizonEvery = 64
+
+// singleVar reports whether the transaction writes one Var and reads no other.
+func (tx *Tx) singleVar() bool {
+	if len(tx.writes) != 1 {
+		return false
+	}
+	h := tx.writes[0].h
+	for i := range tx.reads {
+		if tx.reads[i].h != h {
+			return false
+		}
+	}
+	return true
+}
+
+// commit tries to commit a software attempt. It returns false if the attempt
+// must be rolled back and run again.
+//
+// The protocol (doc.go, "Commit"): lock the write set; check the irrevocable
+// flag; take the timestamp (tick for multi-Var commits, read for single-Var
+// ones); validate the read set; install each version at the head of its chain,
+// trim, and unlock.
+func (tx *Tx) commit() bool {
+	w := tx.w
+	if len(tx.writes) == 0 {
+		w.stats.add(statCommitsRO)
+		return true
+	}
+	if tx.irrevocable {
+		tx.commitIrrevocable()
+		return true
+	}
+	if tx.stale {
+		tx.recordAbort(CauseStale, tx.staleVar)
+		return false
+	}
+	single := tx.singleVar()
+	bits := uint64(metaLock)
+	if single {
+		bits = metaLocked
+	}
+	for i := range tx.writes {
+		e := &tx.writes[i]
+		m := e.h.meta.Load()
+		// acq-rel CAS: takes the Var's commit lock.
+		if m&metaLocked != 0 || !e.h.meta.CompareAndSwap(m, m|bits) {
+			tx.unlock(i)
+			tx.recordAbort(CauseLocked, e.h)
+			return false
+		}
+		e.old = m
+	}
+	// seq-cst load after the lock CASes: pairs with the store in
+	// becomeIrrevocable (Dekker). Either the irrevocable transaction sees our
+	// locks and waits for them, or we see its flag and back off.
+	if irrev.active.Load() != 0 {
+		tx.unlock(len(tx.writes))
+		tx.recordAbort(CauseIrrevocable, nil)
+		irrevWait()
+		return false
+	}
+	var wv uint64
+	if single {
+		// No tick: a single-Var commit depends on no other Var, so any
+		// snapshot may or may not include it (doc.go, "Clock").
+		wv = clock.v.Load()
+	} else {
+		// seq-cst tick after the locks: a snapshot that includes wv loaded
+		// the clock after this, and so sees our locks or our versions.
+		wv = clock.v.Add(1)
+	}
+	for i := range tx.reads {
+		r := &tx.reads[i]
+		m := r.h.meta.Load()
+		if m == r.meta {
+			continue
+		}
+		if m&metaLocked != 0 && m&^metaLock == r.meta && tx.findWrite(r.h) >= 0 {
+			continue // locked by us above, unchanged before that
+		}
+		tx.unlock(len(tx.writes))
+		tx.recordAbort(CauseValidate, r.h)
+		return false
+	}
+	var flags uint32
+	if single {
+		flags = flagSingle
+	}
+	long := false
+	for i := range tx.writes {
+		e := &tx.writes[i]
+		n := e.node
+		n.ts, n.flags = wv, flags
+		n.prev.Store(e.h.head.Load())
+		// release: publishes n's fields to every reader that loads head.
+		e.h.head.Store(n)
+		if hooks.softwareWrite != nil {
+			hooks.softwareWrite(e.h)
+		}
+		if tx.trim(e.h, n) {
+			long = true
+		}
+		// release: unlock with the next sequence number.
+		e.h.meta.Store((e.old>>metaShift + 1) << metaShift)
+		// seq-cst load after the unlock store: pairs with waitForChange,
+		// which registers and then re-reads meta.
+		if e.h.nwait.Load() != 0 {
+			wakeWaiters(e.h)
+		}
+		e.node = nil
+	}
+	if single {
+		w.stats.add(statCommitsSingle)
+	} else {
+		w.stats.add(statCommitsMulti)
+	}
+	w.commits++
+	if (long && w.commits >= trimDepth/2) || w.commits >= horizonEvery {
+		w.commits = 0
+		c := clock.v.Load()
+		if long && single && wv >= c {
+			// Single-Var commits have been stamping c: tick so that they
+			// fall below the next horizon and can be trimmed.
+			clock.v.CompareAndSwap(c, c+1)
+		}
+		gc.Horizon(clock.v.Load())
+		trimQueued(w, 2)
+	}
+	return true
+}
+
+// unlock releases the first n write locks taken by commit, unchanged.
+func (tx *Tx) unlock(n int) {
+	for i := 0; i < n; i++ {
+		e := &tx.writes[i]
+		// release: the Var is as it was.
+		e.h.meta.Store(e.old)
+	}
+}
+
+// trim cuts h's chain below the newest version older than the cached
+// horizon and recycles what it cut. The caller holds h's commit lock. It
+// reports whether the chain stays longer than trimDepth.
+func (tx *Tx) trim(h *varHeader, head *vnode) bool {
+	hz := gc.CachedHorizon()
+	n := head
+	depth := 1
+	for n.ts >= hz {
+		p := n.prev.Load()
+		if p == nil {
+			break
+		}
+		n = p
+		depth++
+	}
+	if n.ts < hz {
+		if cut := n.prev.Load(); cut != nil {
+			n.prev.Store(nil)
+			tx.recycle(h, cut)
+		}
+	}
+	if depth > 2 && !h.queued.Load() {
+		enqueueTrim(h)
+	}
+	return depth > trimDepth
+}
+
+// recycle gives a cut-off chain to the worker's nursery.
+func (tx *Tx) recycle(h *varHeader, n *vnode) {
+	for n != nil {
+		next := n.prev.Load()
+		n.prev.Store(nil)
+		tx.w.stats.add(statTrimmed)
+		tx.w.nursery.Put(h.tkey, unsafePointer(n))
+		n = next
+	}
+}

@@ -1,0 +1,131 @@
+package stm_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hytm/hytm/stm"
+)
+
+var errInsufficientFunds = errors.New("insufficient funds")
+
+// transfer moves amount from one account to another, or returns an error and
+// changes nothing.
+func transfer(from, to *stm.Var[int], amount int) error {
+	return stm.Atomically(func(tx *stm.Tx) error {
+		balance := from.Load(tx)
+		if balance < amount {
+			return errInsufficientFunds
+		}
+		from.Store(tx, balance-amount)
+		to.Store(tx, to.Load(tx)+amount)
+		return nil
+	})
+}
+
+// A bank transfer: both balances change, or neither does.
+func Example() {
+	alice, bob := stm.NewVar(100), stm.NewVar(20)
+
+	fmt.Println(transfer(alice, bob, 30))
+	fmt.Println(transfer(bob, alice, 500))
+
+	// A read-only transaction sees one consistent snapshot of both.
+	var total int
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		total = alice.Load(tx) + bob.Load(tx)
+		return nil
+	})
+	fmt.Println(alice.Peek(), bob.Peek(), total)
+	// Output:
+	// <nil>
+	// insufficient funds
+	// 70 50 120
+}
+
+func ExampleAtomically() {
+	counter := stm.NewVar(0)
+	log := stm.NewVar([]string(nil))
+
+	// A nil return commits every Store.
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		counter.Store(tx, counter.Load(tx)+1)
+		log.Store(tx, append(log.Load(tx), "incremented"))
+		return nil
+	})
+
+	// An error rolls every Store back and is returned.
+	err := stm.Atomically(func(tx *stm.Tx) error {
+		counter.Store(tx, 100)
+		return errors.New("changed my mind")
+	})
+
+	fmt.Println(counter.Peek(), log.Peek(), err)
+	// Output: 1 [incremented] changed my mind
+}
+
+func ExampleOrElse() {
+	stock := stm.NewVar(0) // nothing left in the main store
+	backorders := stm.NewVar(0)
+	reserved := stm.NewVar(0)
+
+	fromStock := func(tx *stm.Tx) error {
+		reserved.Store(tx, reserved.Load(tx)+1) // discarded if this branch retries
+		n := stock.Load(tx)
+		if n == 0 {
+			tx.Retry()
+		}
+		stock.Store(tx, n-1)
+		return nil
+	}
+	backorder := func(tx *stm.Tx) error {
+		backorders.Store(tx, backorders.Load(tx)+1)
+		return nil
+	}
+
+	_ = stm.Atomically(stm.OrElse(fromStock, backorder))
+	fmt.Println("reserved:", reserved.Peek(), "backorders:", backorders.Peek())
+	// Output: reserved: 0 backorders: 1
+}
+
+func ExampleTx_Retry() {
+	mailbox := stm.NewVar("")
+	received := make(chan string)
+
+	go func() {
+		var msg string
+		_ = stm.Atomically(func(tx *stm.Tx) error {
+			msg = mailbox.Load(tx)
+			if msg == "" {
+				tx.Retry() // sleep until mailbox changes
+			}
+			mailbox.Store(tx, "")
+			return nil
+		})
+		received <- msg
+	}()
+
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		mailbox.Store(tx, "hello")
+		return nil
+	})
+	fmt.Println(<-received)
+	fmt.Printf("mailbox now %q\n", mailbox.Peek())
+	// Output:
+	// hello
+	// mailbox now ""
+}
+
+func ExampleVar_Peek() {
+	hits := stm.NewVar(0)
+	for range 3 {
+		_ = stm.Atomically(func(tx *stm.Tx) error {
+			hits.Store(tx, hits.Load(tx)+1)
+			return nil
+		})
+	}
+	// Peek reads the latest committed value without a transaction, for
+	// monitoring and tests. Two Peeks are not one snapshot.
+	fmt.Println(hits.Peek())
+	// Output: 3
+}

@@ -1,0 +1,139 @@
+package stm
+
+import "unsafe"
+
+func unsafePointer[T any](p *T) unsafe.Pointer { return unsafe.Pointer(p) }
+
+// Logs are slices searched linearly while small (a handful of entries is the
+// common case and a scan beats hashing); past logIndexMin entries a map index
+// is built and kept up to date.
+const logIndexMin = 16
+
+// findWrite returns the index of the newest write entry for h, or -1.
+func (tx *Tx) findWrite(h *varHeader) int {
+	if tx.windex != nil {
+		if i, ok := tx.windex[h]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i := len(tx.writes) - 1; i >= 0; i-- {
+		if tx.writes[i].h == h {
+			return i
+		}
+	}
+	return -1
+}
+
+func (tx *Tx) addWrite(h *varHeader, n *vnode) {
+	tx.fastRead = false
+	tx.writes = append(tx.writes, writeEntry{h: h, node: n})
+	i := len(tx.writes) - 1
+	if tx.windex != nil {
+		tx.windex[h] = int32(i)
+	} else if len(tx.writes) > logIndexMin {
+		tx.rebuildWriteIndex()
+	}
+}
+
+func (tx *Tx) rebuildWriteIndex() {
+	if len(tx.writes) <= logIndexMin {
+		tx.windex = nil
+		return
+	}
+	tx.windex = make(map[*varHeader]int32, len(tx.writes)*2)
+	for i := range tx.writes {
+		tx.windex[tx.writes[i].h] = int32(i)
+	}
+}
+
+// findRead returns the first read entry for h, or nil.
+func (tx *Tx) findRead(h *varHeader) *readEntry {
+	if len(tx.reads) > logIndexMin {
+		if tx.rindex == nil {
+			tx.rindex = make(map[*varHeader]int32, len(tx.reads)*2)
+			tx.rindexed = 0
+		}
+		// Index entries lazily up to the current length.
+		for ; tx.rindexed < len(tx.reads); tx.rindexed++ {
+			i := tx.rindexed
+			if _, ok := tx.rindex[tx.reads[i].h]; !ok {
+				tx.rindex[tx.reads[i].h] = int32(i)
+			}
+		}
+		if i, ok := tx.rindex[h]; ok {
+			return &tx.reads[i]
+		}
+		return nil
+	}
+	for i := range tx.reads {
+		if tx.reads[i].h == h {
+			return &tx.reads[i]
+		}
+	}
+	return nil
+}
+
+// Savepoints (OrElse branches and nested Atomically calls). A Store to a Var
+// already written below the current savepoint appends a shadowing entry
+// instead of changing the older node, so rolling back is a truncation.
+func (tx *Tx) pushSavepoint() {
+	tx.sps = append(tx.sps, tx.spLen)
+	tx.spLen = len(tx.writes)
+}
+
+// rollbackSavepoint discards the writes made since the last savepoint.
+func (tx *Tx) rollbackSavepoint() {
+	for i := tx.spLen; i < len(tx.writes); i++ {
+		w := &tx.writes[i]
+		tx.w.nursery.Put(w.h.tkey, unsafePointer(w.node))
+		w.node = nil
+	}
+	tx.writes = tx.writes[:tx.spLen]
+	tx.popSpLen()
+	if tx.windex != nil {
+		tx.rebuildWriteIndex()
+	}
+	if len(tx.writes) == 0 && tx.hw == nil && !tx.irrevocable {
+		tx.fastRead = true
+	}
+}
+
+// popSavepoint keeps the writes made since the last savepoint, merging any
+// shadowing entries into the entries they shadow.
+func (tx *Tx) popSavepoint() {
+	sp := tx.spLen
+	tx.popSpLen()
+	out := sp
+	for j := sp; j < len(tx.writes); j++ {
+		e := tx.writes[j]
+		merged := false
+		// Merge only into entries of the enclosing savepoint level: entries
+		// below it must survive a later rollback of that level.
+		for i := sp - 1; i >= tx.spLen; i-- {
+			if tx.writes[i].h == e.h {
+				tx.w.nursery.Put(e.h.tkey, unsafePointer(tx.writes[i].node))
+				tx.writes[i].node = e.node
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			tx.writes[out] = e
+			out++
+		}
+	}
+	for k := out; k < len(tx.writes); k++ {
+		tx.writes[k] = writeEntry{}
+	}
+	tx.writes = tx.writes[:out]
+	if tx.windex != nil {
+		tx.rebuildWriteIndex()
+	}
+}
+
+func (tx *Tx) popSpLen() {
+	n := len(tx.sps)
+	tx.spLen = tx.sps[n-1]
+	tx.sps = tx.sps[:n-1]
+}

@@ -1,0 +1,155 @@
+package stm
+
+// waiter is a transaction blocked in Retry. It is part of the worker, so
+// blocking allocates nothing after the first time.
+type waiter struct {
+	ch chan struct{} // capacity 1: a wake-up is never lost or blocking
+}
+
+// Retry abandons the current attempt and blocks until a Var that the
+// transaction has read so far is changed by a commit; then the transaction
+// runs again from the start. Inside [OrElse], Retry moves on to the next
+// branch instead.
+//
+// Retry never returns. A transaction that has read nothing would block
+// forever; Retry panics instead. Calling Retry in an inevitable transaction
+// panics, because such a transaction cannot roll back.
+func (tx *Tx) Retry() {
+	tx.check()
+	if tx.inevitable {
+		panic("stm: Retry in an inevitable transaction")
+	}
+	if tx.hw != nil {
+		hwNeedsSoftware(tx)
+	}
+	panic(ctlRetry)
+}
+
+// OrElse returns a body that runs fns in order until one does not call
+// Retry. The Stores of a branch that retries are discarded, its Loads are
+// kept: if every branch retries, the whole transaction waits for a change to
+// any Var that any branch read, then runs again.
+//
+// A branch that returns an error ends the choice: the error is returned, and
+// the transaction rolls back as usual.
+func OrElse(fns ...func(tx *Tx) error) func(tx *Tx) error {
+	return func(tx *Tx) error {
+		tx.check()
+		if tx.hw != nil {
+			hwNeedsSoftware(tx)
+		}
+		for _, fn := range fns {
+			tx.pushSavepoint()
+			err, retried := tx.branch(fn)
+			if retried {
+				tx.rollbackSavepoint()
+				continue
+			}
+			tx.popSavepoint()
+			return err
+		}
+		tx.Retry()
+		return nil // not reached
+	}
+}
+
+// branch runs one OrElse branch and reports whether it called Retry.
+func (tx *Tx) branch(fn func(tx *Tx) error) (err error, retried bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if c, ok := r.(control); ok && c == ctlRetry {
+				retried = true
+				return
+			}
+			panic(r)
+		}
+	}()
+	return fn(tx), false
+}
+
+// waitForChange blocks until a Var in the read set has a commit newer than
+// the version read. The snapshot is released first so that waiting pins no
+// versions.
+func (tx *Tx) waitForChange() {
+	if len(tx.reads) == 0 {
+		panic("stm: Retry in a transaction that has read no Var would block forever")
+	}
+	tx.w.stats.add(statRetryWaits)
+	if tx.irrevocable {
+		tx.leaveIrrevocable()
+	}
+	tx.w.slot.Unpin()
+	wt := &tx.w.waiter
+	select { // drain a stale wake-up
+	case <-wt.ch:
+	default:
+	}
+	registered := 0
+	changed := false
+	for i := range tx.reads {
+		r := &tx.reads[i]
+		if tx.seenEarlier(i) {
+			continue
+		}
+		r.h.wmu.Lock()
+		r.h.waiters = append(r.h.waiters, wt)
+		// seq-cst: pairs with the nwait load after commit's unlock store.
+		r.h.nwait.Add(1)
+		r.h.wmu.Unlock()
+		registered = i + 1
+		if r.h.meta.Load() != r.meta {
+			changed = true
+			break
+		}
+	}
+	if !changed {
+		<-wt.ch
+	}
+	for i := 0; i < registered; i++ {
+		if !tx.seenEarlier(i) {
+			unregister(tx.reads[i].h, wt)
+		}
+	}
+}
+
+// seenEarlier reports whether reads[i]'s Var occurs earlier in the read set.
+func (tx *Tx) seenEarlier(i int) bool {
+	h := tx.reads[i].h
+	if len(tx.reads) > logIndexMin {
+		return tx.findRead(h) != &tx.reads[i]
+	}
+	for j := 0; j < i; j++ {
+		if tx.reads[j].h == h {
+			return true
+		}
+	}
+	return false
+}
+
+func unregister(h *varHeader, wt *waiter) {
+	h.wmu.Lock()
+	for i, x := range h.waiters {
+		if x == wt {
+			last := len(h.waiters) - 1
+			h.waiters[i] = h.waiters[last]
+			h.waiters[last] = nil
+			h.waiters = h.waiters[:last]
+			h.nwait.Add(-1)
+			break
+		}
+	}
+	h.wmu.Unlock()
+}
+
+// wakeWaiters wakes every transaction waiting on h. Waiters unregister
+// themselves, so a waiter woken through one Var leaves the others' lists.
+func wakeWaiters(h *varHeader) {
+	h.wmu.Lock()
+	for _, wt := range h.waiters {
+		select {
+		case wt.ch <- struct{}{}:
+		default:
+		}
+	}
+	h.wmu.Unlock()
+}

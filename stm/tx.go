@@ -1,0 +1,271 @@
+package stm
+
+import (
+	"sync"
+
+	"github.com/hytm/hytm/fallback"
+	"github.com/hytm/hytm/gc"
+)
+
+// Tx is a running transaction. A body receives it and passes it to
+// [Var.Load] and [Var.Store].
+//
+// A Tx is valid only inside the body that received it: it must not be
+// retained, used after the body returns, or shared with other goroutines.
+// Using it after its transaction ended panics ("stm: transaction used after it
+// ended") as long as its descriptor has not been reused by another
+// transaction; descriptors are recycled, so do not rely on the panic.
+type Tx struct {
+	_ noCopy
+
+	fastRead bool // active, software, no writes yet: Load's inline path applies
+	state    txState
+	rv       uint64 // snapshot timestamp
+
+	reads  []readEntry
+	writes []writeEntry
+	rindex   map[*varHeader]int32 // built when reads grow large
+	rindexed int                  // reads[:rindexed] are in rindex
+	windex map[*varHeader]int32 // built when writes grow large
+	spLen  int                  // writes below this index belong to an outer savepoint
+	sps    []int
+
+	stale    bool // a read skipped a newer version: a writer cannot commit
+	staleVar *varHeader
+
+	irrevocable bool // holding the irrevocable token (escalated or Inevitable)
+	inevitable  bool // the user asked for it: cannot abort any more
+
+	// restartIrrevocable asks run to start the next attempt irrevocable
+	// (Inevitable found a stale read).
+	restartIrrevocable bool
+
+	// hw is non-nil while the transaction runs as a hardware attempt;
+	// the hybrid package sets it (hwaccess.go).
+	hw *HWContext
+
+	attempt int // 1-based attempt of the current Atomically call
+	nest    int // depth of Atomically calls joined to this transaction
+
+	activeSlot *activeEntry
+	activeG    uintptr
+
+	w *worker
+}
+
+type txState uint8
+
+const (
+	txIdle txState = iota
+	txActive
+)
+
+type readEntry struct {
+	h    *varHeader
+	meta uint64 // meta seen (lock bits cleared), or staleMeta
+	node *vnode
+}
+
+type writeEntry struct {
+	h    *varHeader
+	node *vnode // tentative version, private until commit
+	old  uint64 // meta before the commit locked it
+}
+
+// worker is a pooled transaction descriptor with its per-worker state.
+type worker struct {
+	tx      Tx
+	slot    *gc.Slot
+	stats   *workerStats
+	nursery *gc.Nursery
+	backoff fallback.Backoff
+	waiter  waiter
+	commits uint32 // since the last horizon scan
+}
+
+var workerPool = sync.Pool{New: func() any { return newWorker() }}
+
+func newWorker() *worker {
+	w := &worker{}
+	w.slot = gc.NewSlotFor(w)
+	w.stats = newWorkerStats(w)
+	w.nursery = new(gc.Nursery)
+	w.tx.w = w
+	w.backoff.Seed(uint64(uintptr(unsafePointer(w))) * 0x9E3779B97F4A7C15)
+	w.waiter.ch = make(chan struct{}, 1)
+	return w
+}
+
+func getWorker() *worker  { return workerPool.Get().(*worker) }
+func putWorker(w *worker) { workerPool.Put(w) }
+
+// Atomically runs fn as one transaction and returns its error.
+//
+// fn may run more than once: after a conflict, and after [Tx.Retry]. Keep it
+// free of side effects other than Loads and Stores (or make the transaction
+// inevitable first, see [Tx.Inevitable]).
+//
+//   - If fn returns nil, the transaction commits: its Stores become visible to
+//     later transactions at once.
+//   - If fn returns an error, every Store is discarded and the error is
+//     returned. Nothing is retried.
+//   - If fn panics, every Store is discarded, nothing is left locked, and the
+//     panic continues in the caller.
+//
+// Called inside a running transaction's body (on the same goroutine),
+// Atomically joins that transaction (flat nesting): fn's Stores commit or
+// roll back with the outer transaction. If the inner fn returns an error, its
+// own Stores are discarded and the error is returned to the outer body.
+func Atomically(fn func(tx *Tx) error) error {
+	g := getg()
+	if outer := lookupActive(g); outer != nil {
+		return outer.nested(fn)
+	}
+	w := getWorker()
+	tx := &w.tx
+	enterActive(g, tx)
+	err := tx.run(fn)
+	exitActive(tx)
+	putWorker(w)
+	return err
+}
+
+// nested runs fn inside the running transaction tx, behind a savepoint.
+func (tx *Tx) nested(fn func(tx *Tx) error) error {
+	tx.check()
+	if tx.hw != nil {
+		hwNeedsSoftware(tx)
+	}
+	tx.pushSavepoint()
+	tx.nest++
+	err := fn(tx)
+	tx.nest--
+	if err != nil {
+		tx.rollbackSavepoint()
+		return err
+	}
+	tx.popSavepoint()
+	return nil
+}
+
+// control values are panicked through a body to unwind it.
+type control uint8
+
+const (
+	ctlNone control = iota
+	ctlRetry
+	ctlAbort
+	ctlHW // a hardware attempt ended (hybrid)
+)
+
+// run executes the transaction until it commits, returns an error, or panics.
+func (tx *Tx) run(fn func(tx *Tx) error) error {
+	w := tx.w
+	tx.attempt = 0
+	for {
+		tx.attempt++
+		if tx.restartIrrevocable {
+			tx.restartIrrevocable = false
+			tx.becomeIrrevocable(true)
+		} else if tx.attempt > fallback.EscalateAfter && !tx.irrevocable {
+			tx.becomeIrrevocable(false)
+		}
+		tx.begin()
+		err, ctl := tx.body(fn)
+		switch ctl {
+		case ctlRetry:
+			tx.rollback()
+			tx.waitForChange()
+			tx.end()
+			tx.attempt = 0
+			continue
+		case ctlAbort:
+			tx.rollback()
+			tx.end()
+			w.backoff.Wait(tx.attempt)
+			continue
+		}
+		if err != nil {
+			tx.rollback()
+			tx.end()
+			w.stats.add(statErrors)
+			return err
+		}
+		if tx.commit() {
+			tx.end()
+			return nil
+		}
+		tx.rollback()
+		tx.end()
+		w.backoff.Wait(tx.attempt)
+	}
+}
+
+// body calls fn, turning control panics into a result. Any other panic rolls
+// the transaction back, releases everything, and continues in the caller.
+func (tx *Tx) body(fn func(tx *Tx) error) (err error, ctl control) {
+	defer func() {
+		if r := recover(); r != nil {
+			if c, ok := r.(control); ok {
+				ctl = c
+				return
+			}
+			tx.rollback()
+			tx.end()
+			exitActive(tx)
+			putWorker(tx.w)
+			panic(r)
+		}
+	}()
+	return fn(tx), ctlNone
+}
+
+// begin starts an attempt: announce a snapshot and reset the logs.
+func (tx *Tx) begin() {
+	tx.state = txActive
+	tx.reads = tx.reads[:0]
+	tx.writes = tx.writes[:0]
+	tx.rindex, tx.windex = nil, nil
+	tx.spLen = 0
+	tx.sps = tx.sps[:0]
+	tx.stale, tx.staleVar = false, nil
+	tx.nest = 0
+	tx.rv = tx.w.slot.Pin(&clock.v)
+	tx.fastRead = !tx.irrevocable
+}
+
+// end finishes an attempt: release the snapshot and any irrevocability.
+func (tx *Tx) end() {
+	tx.fastRead = false
+	tx.state = txIdle
+	tx.w.slot.Unpin()
+	if tx.irrevocable {
+		tx.leaveIrrevocable()
+	}
+}
+
+// check panics if tx is not usable.
+func (tx *Tx) check() {
+	if tx == nil {
+		panic("stm: nil *Tx (Load and Store need the transaction passed to the body)")
+	}
+	if tx.state != txActive {
+		panic("stm: transaction used after it ended")
+	}
+}
+
+// abort unwinds the body; the attempt is rolled back and run again.
+func (tx *Tx) abort(cause Cause, h *varHeader) {
+	tx.recordAbort(cause, h)
+	panic(ctlAbort)
+}
+
+// rollback discards the tentative versions, returning them to the nursery.
+func (tx *Tx) rollback() {
+	for i := range tx.writes {
+		w := &tx.writes[i]
+		tx.w.nursery.Put(w.h.tkey, unsafePointer(w.node))
+		w.node = nil
+	}
+	tx.writes = tx.writes[:0]
+}

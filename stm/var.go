@@ -1,0 +1,198 @@
+package stm
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/hytm/hytm/gc"
+)
+
+// Meta word of a Var: seq<<metaShift | multi | locked.
+//
+//   - seq counts the commits that wrote the Var; validation compares it.
+//   - locked is set by a writer between its lock and its unlock.
+//   - multi is set with locked by a writer whose commit is stamped with a new
+//     clock value (a multi-Var commit). Readers wait for such a writer to
+//     finish, because its timestamp may already be inside their snapshot.
+//     They never wait for a single-Var writer (see doc.go, "Clock").
+const (
+	metaLocked = 1 << 0
+	metaMulti  = 1 << 1
+	metaShift  = 2
+	metaLock   = metaLocked | metaMulti
+	staleMeta  = ^uint64(0) // recorded for a read that did not see the newest version
+)
+
+// Node flags.
+const (
+	flagSingle = 1 << 0 // stamped by a single-Var commit, without a clock tick
+)
+
+// vnode is the type-independent header of a committed (or tentative) version.
+// Once published through a head or prev pointer its ts and flags never change
+// until the node is recycled, which happens only after no snapshot can reach
+// it (package gc).
+type vnode struct {
+	ts    uint64
+	flags uint32
+	prev  atomic.Pointer[vnode]
+}
+
+// version is a vnode followed by its value; vnode must stay the first field
+// so that a *vnode converts to a *version[T].
+type version[T any] struct {
+	vnode
+	val T
+}
+
+// varHeader is the type-independent part of a Var.
+type varHeader struct {
+	meta atomic.Uint64
+	head atomic.Pointer[vnode]
+
+	nwait   atomic.Int32 // registered Retry waiters; checked by every commit
+	queued  atomic.Bool  // in the trim queue
+	wmu     sync.Mutex
+	waiters []*waiter
+
+	tkey *gc.TypeKey // node type, for the nursery
+}
+
+// Var is a transactional variable holding a value of type T.
+//
+// A Var keeps a chain of immutable committed versions, newest first, each
+// stamped with its commit timestamp. Transactions read it with [Var.Load] and
+// write it with [Var.Store]; a Store creates a tentative version that only
+// its transaction sees until commit.
+//
+// Values are copied in and out. If T holds pointers, slices or maps, the
+// memory they refer to is not versioned: treat it as immutable once stored.
+//
+// A Var must be created with [NewVar] and must not be copied.
+type Var[T any] struct {
+	_ noCopy
+	h varHeader
+}
+
+// noCopy lets go vet's copylocks check flag copies of Vars and Txs.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
+
+var typeKeys sync.Map // reflect.Type -> *gc.TypeKey
+
+func typeKeyFor[T any]() *gc.TypeKey {
+	t := reflect.TypeFor[T]()
+	if k, ok := typeKeys.Load(t); ok {
+		return k.(*gc.TypeKey)
+	}
+	k, _ := typeKeys.LoadOrStore(t, gc.NewTypeKey(t.String()))
+	return k.(*gc.TypeKey)
+}
+
+// NewVar returns a Var holding v, as if committed before every transaction.
+func NewVar[T any](v T) *Var[T] {
+	x := &Var[T]{}
+	x.h.tkey = typeKeyFor[T]()
+	n := &version[T]{val: v}
+	x.h.head.Store(&n.vnode)
+	return x
+}
+
+// String describes the Var for debugging; it does not read the value.
+func (v *Var[T]) String() string {
+	return fmt.Sprintf("stm.Var[%s]@%p", reflect.TypeFor[T](), v)
+}
+
+func nodeVal[T any](n *vnode) T {
+	return (*version[T])(unsafe.Pointer(n)).val
+}
+
+// Load returns the Var's value in tx's snapshot, or tx's own tentative value
+// if tx stored one.
+//
+// Load never aborts and never blocks on a running transaction. It may wait a
+// few hundred nanoseconds for a commit that is installing versions inside
+// tx's snapshot.
+func (v *Var[T]) Load(tx *Tx) T {
+	// Fast path: an active software transaction with no writes yet, reading a
+	// Var whose newest version is inside the snapshot.
+	if tx != nil && tx.fastRead && v != nil {
+		m := v.h.meta.Load() // acquire; after the snapshot's clock load
+		if m&metaMulti == 0 {
+			n := v.h.head.Load() // acquire: pairs with the head store in commit
+			if n.ts <= tx.rv && n.flags == 0 {
+				tx.reads = append(tx.reads, readEntry{h: &v.h, meta: m &^ metaLocked, node: n})
+				return nodeVal[T](n)
+			}
+		}
+	}
+	return v.loadSlow(tx)
+}
+
+func (v *Var[T]) loadSlow(tx *Tx) T {
+	tx.check()
+	if v == nil {
+		panic("stm: Load of a nil Var")
+	}
+	if tx.hw != nil {
+		return hwLoad(tx, v)
+	}
+	if len(tx.writes) > 0 {
+		if i := tx.findWrite(&v.h); i >= 0 {
+			return nodeVal[T](tx.writes[i].node)
+		}
+	}
+	return nodeVal[T](tx.readNode(&v.h))
+}
+
+// Store sets the Var's value in tx. Other transactions see it only after tx
+// commits; if tx aborts, returns an error or panics, the value is discarded.
+func (v *Var[T]) Store(tx *Tx, x T) {
+	tx.check()
+	if v == nil {
+		panic("stm: Store to a nil Var")
+	}
+	if tx.hw != nil {
+		hwStore(tx, v, x)
+		return
+	}
+	if i := tx.findWrite(&v.h); i >= tx.spLen {
+		// Already written at this savepoint depth: the node is private.
+		(*version[T])(unsafe.Pointer(tx.writes[i].node)).val = x
+		return
+	}
+	if tx.stale {
+		// A read already missed a newer version: this writer cannot commit.
+		tx.abort(CauseStale, tx.staleVar)
+	}
+	var n *version[T]
+	if p := tx.w.nursery.Get(v.h.tkey); p != nil {
+		n = (*version[T])(p)
+		n.ts, n.flags = 0, 0
+		n.prev.Store(nil)
+	} else {
+		n = new(version[T])
+	}
+	n.val = x
+	tx.addWrite(&v.h, &n.vnode)
+}
+
+// Peek returns the latest committed value without a transaction. It is
+// meant for monitoring and tests: two Peeks are not a consistent snapshot.
+func (v *Var[T]) Peek() T {
+	if v == nil {
+		panic("stm: Peek of a nil Var")
+	}
+	w := getWorker()
+	// Pin so that the node cannot be recycled while we copy its value.
+	w.slot.Pin(&clock.v)
+	x := nodeVal[T](v.h.head.Load()) // acquire: pairs with commit's head store
+	w.slot.Unpin()
+	putWorker(w)
+	return x
+}
