@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -26,7 +27,8 @@ import (
 // conflict|retry, exactly as a real transaction would find itself rolled back
 // to XBEGIN. The only exception is a transaction that is committing
 // (EndWith's apply is running): it can no longer abort, so a conflicting
-// requester aborts instead, which keeps the commit atomic.
+// emulated requester aborts instead, and a conflicting software access waits
+// until apply returns, which keeps the commit atomic.
 //
 // Spurious aborts are decided at Begin from a PRNG seeded by (Seed, number of
 // Begins so far), so a given seed and call sequence reproduces them exactly.
@@ -410,8 +412,11 @@ func (t *EmuTx) End() Status { return t.EndWith(nil) }
 // an emulated access that conflicts with one of the transaction's written
 // lines aborts the requester instead, so other emulated transactions see
 // either none or all of apply's writes to those lines, as with a real
-// commit. apply is where the hybrid layer writes back its buffered values.
-// If apply panics, the transaction is released and the panic propagates.
+// commit, and [Emulator.SoftwareWrite] and [Emulator.SoftwareRead] of those
+// lines wait until apply returns. apply is where the hybrid layer writes back
+// its buffered values; it must not wait for a goroutine that may be blocked
+// in SoftwareWrite or SoftwareRead. If apply panics, the transaction is
+// released and the panic propagates.
 func (t *EmuTx) EndWith(apply func()) Status {
 	if s := t.state.Load(); s != 0 {
 		return t.fail(s)
@@ -483,34 +488,81 @@ func (e *Emulator) stripe(line uintptr) *stripe {
 	return &e.stripes[uint64(line)*0x9e3779b97f4a7c15>>(64-stripeBits)]
 }
 
-// SoftwareWrite announces a non-transactional write of the line holding addr,
-// such as a software commit's write-back: every live emulated transaction
-// that read or wrote the line is doomed, as the cache-coherence traffic of a
-// real store would abort it. Call it before the store. It costs one atomic
-// load when no emulated transaction is live.
-func (e *Emulator) SoftwareWrite(addr uintptr) { e.software(addr>>LineShift, flagRead|flagWrite) }
-
-// SoftwareRead announces a non-transactional read of the line holding addr:
-// every live emulated transaction that wrote the line is doomed (strong
-// isolation). Call it before the load.
-func (e *Emulator) SoftwareRead(addr uintptr) { e.software(addr>>LineShift, flagWrite) }
-
-func (e *Emulator) software(line uintptr, victims uint8) {
+// SoftwareWrite announces a non-transactional write of the line holding
+// addr, such as a software commit's write-back: every live emulated
+// transaction that read or wrote the line is doomed, as the coherence
+// traffic of a real store would abort it, and SoftwareWrite waits until no
+// committing transaction ([EmuTx.EndWith]) holds the line. It costs one
+// atomic load when no emulated transaction is live.
+//
+// A real store and its coherence traffic are one event; here they are two
+// calls, so the caller's protocol must cover the gap. The one the hybrid
+// layer uses: emulated transactions Read the commit-lock word first and
+// abort if it is held; a software commit stores the lock word and then
+// announces it with SoftwareWrite, which dooms or waits out every emulated
+// transaction that saw the lock free; the lines written while the lock is
+// held may be announced before or after their stores. Without such a
+// protocol, use [Emulator.SoftwareStore].
+func (e *Emulator) SoftwareWrite(addr uintptr) {
 	if e.live.Load() == 0 {
 		return
 	}
-	s := e.stripe(line)
-	s.mu.Lock()
-	for j := range s.ents {
-		en := &s.ents[j]
-		// A committing transaction cannot abort any more; a software
-		// access that races with its write-back is the caller's race.
-		if en.line == line && en.flags&victims != 0 &&
-			en.tx.state.CompareAndSwap(0, phaseDoomed|uint64(doomConflict)) {
-			e.doomed.Add(1)
-		}
+	e.software(addr>>LineShift, flagRead|flagWrite, nil)
+}
+
+// SoftwareRead announces a non-transactional read of the line holding addr:
+// every live emulated transaction that wrote the line is doomed (strong
+// isolation), and SoftwareRead waits until no committing transaction has the
+// line in its write set, so a load that follows sees all or none of that
+// transaction's writes. Call it before the load.
+func (e *Emulator) SoftwareRead(addr uintptr) {
+	if e.live.Load() == 0 {
+		return
 	}
-	s.mu.Unlock()
+	e.software(addr>>LineShift, flagWrite, nil)
+}
+
+// SoftwareStore performs store, a non-transactional write of the line
+// holding addr, atomically with its announcement: it dooms the live
+// emulated transactions that read or wrote the line, waits out committing
+// ones, and runs store while no emulated transaction can register the line.
+// Transactions that register the line afterwards see the stored value. store
+// must be short and must not call the emulator.
+func (e *Emulator) SoftwareStore(addr uintptr, store func()) {
+	e.software(addr>>LineShift, flagRead|flagWrite, store)
+}
+
+// software dooms the live transactions holding line in a mode in victims,
+// waits until no committing transaction holds it in such a mode, and runs
+// fn, if not nil, before releasing the stripe.
+func (e *Emulator) software(line uintptr, victims uint8, fn func()) {
+	s := e.stripe(line)
+	for {
+		s.mu.Lock()
+		busy := false
+		for j := range s.ents {
+			en := &s.ents[j]
+			if en.line != line || en.flags&victims == 0 {
+				continue
+			}
+			if en.tx.state.CompareAndSwap(0, phaseDoomed|uint64(doomConflict)) {
+				e.doomed.Add(1)
+			} else if en.tx.state.Load()&phaseMask == phaseCommitting {
+				// Past its serialisation point: this access must
+				// come after its write-back.
+				busy = true
+			}
+		}
+		if !busy {
+			if fn != nil {
+				fn()
+			}
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		runtime.Gosched()
+	}
 }
 
 // lineSet is a transaction's private set of lines: open addressing on
