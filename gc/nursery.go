@@ -23,19 +23,34 @@ type freeList struct {
 // Nursery is one worker's supply of free version nodes, per type. It is owned
 // by one worker and is not safe for concurrent use. The zero value is ready.
 type Nursery struct {
-	lists []freeList // a handful of types per worker: a linear scan beats a map
+	// A handful of types per worker: a linear scan beats a map. The first
+	// lists live inline, so that the hot headers sit in the owner's (padded)
+	// memory rather than in a small shared-looking heap object.
+	inline [4]freeList
+	more   []freeList
 	// Stats, read by the owner or after the owner quiesced.
 	Reused, Recycled, Dropped uint64
 }
 
 func (n *Nursery) list(k *TypeKey) *freeList {
-	for i := range n.lists {
-		if n.lists[i].key == k {
-			return &n.lists[i]
+	for i := range n.inline {
+		l := &n.inline[i]
+		if l.key == k {
+			return l
+		}
+		if l.key == nil {
+			l.key = k
+			l.nodes = make([]unsafe.Pointer, 0, MaxFree)
+			return l
 		}
 	}
-	n.lists = append(n.lists, freeList{key: k, nodes: make([]unsafe.Pointer, 0, MaxFree)})
-	return &n.lists[len(n.lists)-1]
+	for i := range n.more {
+		if n.more[i].key == k {
+			return &n.more[i]
+		}
+	}
+	n.more = append(n.more, freeList{key: k, nodes: make([]unsafe.Pointer, 0, MaxFree)})
+	return &n.more[len(n.more)-1]
 }
 
 // Get returns a free node of type k, or nil when there is none. The caller

@@ -10,6 +10,11 @@ import (
 // trimDepth commits of a hot Var.
 const trimDepth = 16
 
+// trimLag is how far (in clock ticks) the horizon may trail a new version
+// before the Var goes to the trim queue. Hot Vars trail by a tick or two and
+// are trimmed by their own writers.
+const trimLag = 4
+
 // horizonEvery bounds how often a worker rescans the horizon.
 const horizonEvery = 64
 
@@ -173,7 +178,9 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 			tx.recycle(h, cut)
 		}
 	}
-	if depth > 2 && !h.queued.Load() {
+	if depth > 2 && head.ts > hz+trimLag && !h.queued.Load() {
+		// A snapshot well behind this commit holds versions: make sure
+		// the chain is trimmed once it ends, even if h is not written again.
 		enqueueTrim(h)
 	}
 	return depth > trimDepth

@@ -2,6 +2,7 @@ package stm
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/hytm/hytm/gc"
 )
@@ -13,6 +14,7 @@ import (
 // gets back to at most two versions within a bounded number of commits after
 // the snapshots that held its versions end.
 var trimQ struct {
+	n  atomic.Int32 // len(q), read without the lock
 	mu sync.Mutex
 	q  []*varHeader
 }
@@ -23,6 +25,7 @@ func enqueueTrim(h *varHeader) {
 	}
 	trimQ.mu.Lock()
 	trimQ.q = append(trimQ.q, h)
+	trimQ.n.Store(int32(len(trimQ.q)))
 	trimQ.mu.Unlock()
 }
 
@@ -30,7 +33,7 @@ func enqueueTrim(h *varHeader) {
 // without waiting (a Var whose lock is busy is being written, and its writer
 // trims it).
 func trimQueued(w *worker, n int) {
-	for ; n > 0; n-- {
+	for ; n > 0 && trimQ.n.Load() > 0; n-- {
 		trimQ.mu.Lock()
 		k := len(trimQ.q)
 		if k == 0 {
@@ -41,9 +44,15 @@ func trimQueued(w *worker, n int) {
 		copy(trimQ.q, trimQ.q[1:])
 		trimQ.q[k-1] = nil
 		trimQ.q = trimQ.q[:k-1]
+		trimQ.n.Store(int32(k - 1))
 		trimQ.mu.Unlock()
 
 		h.queued.Store(false)
+		if h.head.Load().ts >= gc.CachedHorizon() {
+			// Written recently: its writers trim it, and taking its lock
+			// here could only make one of them abort.
+			continue
+		}
 		m := h.meta.Load()
 		// acq-rel CAS: the commit lock, as a single-Var writer takes it, so
 		// readers do not wait for us.

@@ -3,6 +3,8 @@ package stm
 import (
 	"sync"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/hytm/hytm/fallback"
 	"github.com/hytm/hytm/gc"
 )
@@ -72,16 +74,23 @@ type writeEntry struct {
 	old  uint64 // meta before the commit locked it
 }
 
-// worker is a pooled transaction descriptor with its per-worker state.
+// worker is a pooled transaction descriptor with its per-worker state. It is
+// padded at both ends, and its logs start with room for logCap entries, so
+// that two workers never write the same cache line.
 type worker struct {
+	_       cpu.CacheLinePad
 	tx      Tx
+	nursery gc.Nursery
+	backoff fallback.Backoff
+	commits uint32 // since the last horizon scan
 	slot    *gc.Slot
 	stats   *workerStats
-	nursery *gc.Nursery
-	backoff fallback.Backoff
 	waiter  waiter
-	commits uint32 // since the last horizon scan
+	_       cpu.CacheLinePad
 }
+
+// logCap is the initial capacity of the read and write logs.
+const logCap = 64
 
 var workerPool = sync.Pool{New: func() any { return newWorker() }}
 
@@ -89,7 +98,8 @@ func newWorker() *worker {
 	w := &worker{}
 	w.slot = gc.NewSlotFor(w)
 	w.stats = newWorkerStats(w)
-	w.nursery = new(gc.Nursery)
+	w.tx.reads = make([]readEntry, 0, logCap)
+	w.tx.writes = make([]writeEntry, 0, logCap)
 	w.tx.w = w
 	w.backoff.Seed(uint64(uintptr(unsafePointer(w))) * 0x9E3779B97F4A7C15)
 	w.waiter.ch = make(chan struct{}, 1)
