@@ -24,13 +24,13 @@ type Tx struct {
 	state    txState
 	rv       uint64 // snapshot timestamp
 
-	reads  []readEntry
-	writes []writeEntry
+	reads    []readEntry
+	writes   []writeEntry
 	rindex   map[*varHeader]int32 // built when reads grow large
 	rindexed int                  // reads[:rindexed] are in rindex
-	windex map[*varHeader]int32 // built when writes grow large
-	spLen  int                  // writes below this index belong to an outer savepoint
-	sps    []int
+	windex   map[*varHeader]int32 // built when writes grow large
+	spLen    int                  // writes below this index belong to an outer savepoint
+	sps      []int
 
 	stale    bool // a read skipped a newer version: a writer cannot commit
 	staleVar *varHeader
