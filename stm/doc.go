@@ -1,0 +1,122 @@
+// Package stm is hytm's software transactional memory: multi-version,
+// opaque, serializable, with read-only transactions that never abort.
+//
+//	acct := stm.NewVar(100)
+//	err := stm.Atomically(func(tx *stm.Tx) error {
+//		b := acct.Load(tx)
+//		if b < 10 {
+//			return ErrInsufficient // rolls back, returned by Atomically
+//		}
+//		acct.Store(tx, b-10)
+//		return nil // commits
+//	})
+//
+// # Guarantees
+//
+// Multi-version. Each [Var] keeps a chain of immutable committed versions,
+// newest first, each stamped with a commit timestamp from a global clock. A
+// transaction's Stores create tentative versions that only it sees until it
+// commits (the seed's "the most recent version can belong to one thread").
+//
+// Opacity. Every execution of a body, including one that will later abort,
+// sees one consistent snapshot: the values it reads are the state after some
+// serial prefix of the committed transactions. A body never observes a torn
+// state, so it cannot divide by zero or loop on an invariant that committed
+// transactions maintain.
+//
+// Serializability. Committed transactions behave as if they ran one at a time
+// in an order consistent with real time: a transaction that starts after
+// another's Atomically returned sees its effects. Write skew is impossible:
+// writers validate their whole read set at commit, not just their write set
+// (this is not snapshot isolation).
+//
+// Read-only transactions (bodies that never Store) run their body exactly
+// once. They never abort, never block a writer, and never wait for a
+// writer's body; the only wait is for a multi-Var commit that is installing
+// versions inside their snapshot, a window of a few dozen instructions.
+//
+// Writers validate at commit. A conflict rolls the attempt back and runs it
+// again after a randomized exponential backoff. Every abort is counted by
+// cause with the conflicting Var ([ReadStats], [SetAbortHook]).
+//
+// Progress. There are no deadlocks: commits take their locks without
+// waiting and release them on any failure. A transaction that aborts
+// [fallback.EscalateAfter] times runs its next attempt in serial-irrevocable
+// mode, in which it cannot abort (see [Tx.Inevitable]); so every transaction
+// whose body terminates commits within a bounded number of attempts.
+//
+// Memory. Versions that no live snapshot can see are cut from their chains
+// and recycled (package gc), so chains stay short and a steady-state
+// transaction allocates nothing.
+//
+// # Memory model
+//
+// In the terms of the Go memory model: the commit of a transaction T
+// synchronizes before every transaction that reads a version T wrote, and
+// before every transaction that starts after T's Atomically returns. An
+// aborted attempt synchronizes with nothing. Equivalently, a program whose
+// shared state is only touched inside Atomically behaves as if every call
+// ran under one global mutex, except that bodies may run more than once.
+//
+// # Restrictions
+//
+// A body may run several times, and concurrently with other bodies:
+//   - keep it free of side effects other than Loads and Stores, or call
+//     [Tx.Inevitable] before the side effect;
+//   - do not retain the *Tx or use it from another goroutine;
+//   - do not mutate memory reachable from a loaded value; store a new value.
+//
+// # Design notes
+//
+// Clock. Multi-Var commits lock their write set, then tick the clock
+// (wv = clock+1), validate the read set and install. Readers take
+// rv = clock at begin and see versions with ts <= rv. Because a writer
+// locks before it ticks, any version stamped <= rv is installed or locked
+// (multi) by the time a reader looks, and readers wait for such locks.
+//
+// Single-Var commits (write one Var, read no other) do not tick: they stamp
+// with the current clock value and mark the version single. Such a commit
+// depends on no other Var and no other commit depends on it before the next
+// tick, so any snapshot may include it or not, Var by Var: a snapshot that
+// meets it may use it. This keeps disjoint single-Var transactions from
+// writing any shared cache line. Two rules keep it opaque: a reader repeats
+// its earlier read of a Var whose visible version is single (repeatable
+// reads), and trimming keeps every version stamped at or above the horizon
+// (strictly-below rule, package gc). Every trimDepth single commits the
+// writer ticks the clock so that old single versions can be trimmed.
+//
+// Commit (writers):
+//  1. lock each written Var by CAS on its meta word (fail: abort);
+//  2. check the irrevocable flag (set: unlock, wait, abort);
+//  3. stamp: tick (multi) or read (single) the clock;
+//  4. validate: every Var read still has the meta seen when read;
+//  5. install: link the new version at the head, trim, unlock with seq+1,
+//     wake Retry waiters.
+//
+// The linearization point of a multi-Var commit is its tick; of a single-Var
+// commit, its head store.
+//
+// Retry registers the transaction on every Var it read, re-checks them, and
+// sleeps; a commit wakes only the waiters of the Vars it wrote.
+//
+// Flat nesting needs the running transaction of the calling goroutine; Go has
+// no goroutine-local storage, so a tiny assembly leaf reads the goroutine's
+// g pointer (goid_amd64.s, goid_arm64.s; runtime.Stack parsing elsewhere) and
+// a hashed table maps it to the transaction (active.go).
+//
+// # Files
+//
+//	doc.go          this overview
+//	var.go          Var, versions, Load/Store/Peek fast paths
+//	read.go         the read barrier's slow path
+//	log.go          read and write logs, savepoints
+//	tx.go           Tx, workers, Atomically, the attempt loop
+//	commit.go       the commit protocol and trimming
+//	trimqueue.go    amortized trimming of Vars no longer written
+//	retry.go        Retry, OrElse, waiting and waking
+//	irrevocable.go  the irrevocable token and Inevitable
+//	clock.go        the global clock
+//	active.go       goroutine -> transaction table (flat nesting)
+//	stats.go        counters, abort causes and hooks
+//	hwaccess.go     the rules for hardware attempts (driven by package hybrid)
+package stm
