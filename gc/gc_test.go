@@ -1,0 +1,281 @@
+package gc
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// These tests share the package-level slot registry and cached horizon, so
+// none of them runs in parallel with another. testClock returns a clock that
+// starts above every horizon computed so far, because the cached horizon only
+// moves forward.
+func testClock() *atomic.Uint64 {
+	c := new(atomic.Uint64)
+	c.Store(CachedHorizon() + 1000)
+	return c
+}
+
+func TestSlotPinUnpinHorizon(t *testing.T) {
+	clock := testClock()
+	base := clock.Load()
+	a, b := NewSlot(), NewSlot()
+	defer a.Release()
+	defer b.Release()
+	if a.Snapshot() != Idle || b.Snapshot() != Idle {
+		t.Fatal("new slot is not idle")
+	}
+	if h := Horizon(base); h != base {
+		t.Fatalf("horizon with no pinned slot = %d, want now = %d", h, base)
+	}
+	if CachedHorizon() != base {
+		t.Fatalf("cached horizon %d, want %d", CachedHorizon(), base)
+	}
+
+	rv := a.Pin(clock)
+	if rv != base || a.Snapshot() != base {
+		t.Fatalf("pin returned %d, announced %d, want %d", rv, a.Snapshot(), base)
+	}
+	clock.Add(10)
+	if h := Horizon(clock.Load()); h != base {
+		t.Fatalf("horizon %d, want the pinned snapshot %d", h, base)
+	}
+	rb := b.Pin(clock)
+	if rb != base+10 {
+		t.Fatalf("second pin %d, want %d", rb, base+10)
+	}
+	clock.Add(10)
+	if h := Horizon(clock.Load()); h != base {
+		t.Fatalf("horizon %d, want the oldest snapshot %d", h, base)
+	}
+	// Repin moves a forward: the horizon follows to b's snapshot.
+	a.Repin(base + 15)
+	if a.Snapshot() != base+15 {
+		t.Fatalf("repin: announced %d", a.Snapshot())
+	}
+	if h := Horizon(clock.Load()); h != base+10 {
+		t.Fatalf("horizon after repin %d, want %d", h, base+10)
+	}
+	b.Unpin()
+	if b.Snapshot() != Idle {
+		t.Fatal("unpinned slot is not idle")
+	}
+	if h := Horizon(clock.Load()); h != base+15 {
+		t.Fatalf("horizon after unpin %d, want %d", h, base+15)
+	}
+	a.Unpin()
+	now := clock.Load()
+	if h := Horizon(now); h != now {
+		t.Fatalf("horizon with all idle %d, want now %d", h, now)
+	}
+	// The cache never moves back, even if a slow scanner reports an older
+	// horizon; the return value is still that scanner's own result.
+	if h := Horizon(base); h != base {
+		t.Fatalf("Horizon(%d) = %d", base, h)
+	}
+	if CachedHorizon() != now {
+		t.Fatalf("cached horizon moved back to %d, want %d", CachedHorizon(), now)
+	}
+}
+
+func TestNewSlotReusesReleased(t *testing.T) {
+	s := NewSlot()
+	n := Slots()
+	s.Pin(testClock())
+	s.Release()
+	if s.Snapshot() != Idle {
+		t.Fatal("released slot is not idle")
+	}
+	s2 := NewSlot()
+	defer s2.Release()
+	if s2 != s {
+		t.Fatal("NewSlot did not reuse the released slot")
+	}
+	if Slots() != n {
+		t.Fatalf("slot count grew from %d to %d", n, Slots())
+	}
+}
+
+type owner struct{ _ [64]byte }
+
+func TestNewSlotForReleasedAfterOwnerCollected(t *testing.T) {
+	clock := testClock()
+	o := new(owner)
+	s := NewSlotFor(o)
+	rv := s.Pin(clock) // a worker that died pinned must not hold the horizon
+	runtime.KeepAlive(o)
+	o = nil
+	if h := Horizon(clock.Load() + 5); h != rv {
+		t.Fatalf("horizon %d, want the pinned %d", h, rv)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Snapshot() != Idle {
+		if time.Now().After(deadline) {
+			t.Fatal("slot not released 5s after its owner became unreachable")
+		}
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	if h := Horizon(clock.Load() + 5); h != clock.Load()+5 {
+		t.Fatalf("horizon %d still held after the owner was collected", h)
+	}
+	// The cleanup put it on the free list (after marking it idle): poll
+	// briefly for the list append, then it is the next slot handed out.
+	n := Slots()
+	for {
+		s2 := NewSlot()
+		if s2 == s {
+			s2.Release()
+			break
+		}
+		s2.Release() // not ours (lists are LIFO, so this should not happen)
+		if time.Now().After(deadline) {
+			t.Fatal("collected owner's slot never reached the free list")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if Slots() != n {
+		t.Fatalf("slot count grew from %d to %d", n, Slots())
+	}
+}
+
+// TestHorizonHammer: pinners pin, check, unpin; scanners compute the horizon
+// concurrently while the clock moves. No horizon any scanner publishes may
+// exceed a snapshot that is pinned at the time the pinner looks.
+func TestHorizonHammer(t *testing.T) {
+	clock := testClock()
+	const pinners, scanners = 4, 2
+	iters := 20000
+	if testing.Short() {
+		iters = 3000
+	}
+	var stop atomic.Bool
+	var bad atomic.Int64
+	var wg, sg sync.WaitGroup
+	for range scanners {
+		sg.Add(1)
+		go func() {
+			defer sg.Done()
+			for !stop.Load() {
+				Horizon(clock.Load())
+				clock.Add(1)
+			}
+		}()
+	}
+	for range pinners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := NewSlot()
+			defer s.Release()
+			for i := range iters {
+				rv := s.Pin(clock)
+				if s.Snapshot() > rv {
+					bad.Add(1)
+				}
+				for range 4 {
+					if h := CachedHorizon(); h > rv {
+						t.Errorf("cached horizon %d > pinned snapshot %d", h, rv)
+						bad.Add(1)
+					}
+					if h := Horizon(clock.Load()); h > rv {
+						t.Errorf("horizon %d > pinned snapshot %d", h, rv)
+						bad.Add(1)
+					}
+				}
+				if i%3 == 0 {
+					s.Repin(clock.Load()) // forward only
+					if h := CachedHorizon(); h > s.Snapshot() {
+						bad.Add(1)
+					}
+				}
+				s.Unpin()
+				if bad.Load() > 10 {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	stop.Store(true)
+	sg.Wait()
+	if n := bad.Load(); n != 0 {
+		t.Fatalf("%d horizon violations", n)
+	}
+}
+
+func TestNursery(t *testing.T) {
+	var n Nursery // zero value ready
+	k1, k2 := NewTypeKey("a"), NewTypeKey("b")
+	if p := n.Get(k1); p != nil {
+		t.Fatal("empty nursery returned a node")
+	}
+	x, y := new(int64), new(int64)
+	n.Put(k1, unsafe.Pointer(x))
+	n.Put(k1, unsafe.Pointer(y))
+	if n.Len(k1) != 2 || n.Len(k2) != 0 {
+		t.Fatalf("Len = %d, %d", n.Len(k1), n.Len(k2))
+	}
+	if p := n.Get(k2); p != nil {
+		t.Fatal("Get returned a node of another type")
+	}
+	if p := n.Get(k1); p != unsafe.Pointer(y) {
+		t.Fatal("Get is not LIFO")
+	}
+	if p := n.Get(k1); p != unsafe.Pointer(x) {
+		t.Fatal("second Get")
+	}
+	if p := n.Get(k1); p != nil {
+		t.Fatal("drained nursery returned a node")
+	}
+	if n.Reused != 2 || n.Recycled != 2 || n.Dropped != 0 {
+		t.Fatalf("stats %d/%d/%d", n.Reused, n.Recycled, n.Dropped)
+	}
+
+	// MaxFree bounds what is kept; the rest is dropped to the Go GC.
+	for range MaxFree + 10 {
+		n.Put(k2, unsafe.Pointer(new(int64)))
+	}
+	if n.Len(k2) != MaxFree || n.Dropped != 10 || n.Recycled != 2+MaxFree {
+		t.Fatalf("after overfill: Len %d, Dropped %d, Recycled %d", n.Len(k2), n.Dropped, n.Recycled)
+	}
+
+	// More types than the inline lists hold.
+	keys := make([]*TypeKey, 10)
+	ptrs := make([]*int64, 10)
+	for i := range keys {
+		keys[i] = NewTypeKey("k")
+		ptrs[i] = new(int64)
+		n.Put(keys[i], unsafe.Pointer(ptrs[i]))
+	}
+	for i := range keys {
+		if n.Len(keys[i]) != 1 || n.Get(keys[i]) != unsafe.Pointer(ptrs[i]) {
+			t.Fatalf("type %d: wrong node", i)
+		}
+	}
+
+	// Accounting: every Put is Recycled or Dropped; every non-nil Get is Reused.
+	puts := uint64(2 + MaxFree + 10 + 10)
+	if n.Recycled+n.Dropped != puts {
+		t.Fatalf("Recycled %d + Dropped %d != Puts %d", n.Recycled, n.Dropped, puts)
+	}
+	if n.Reused != 2+10 {
+		t.Fatalf("Reused %d", n.Reused)
+	}
+}
+
+func TestNurseryNoAllocs(t *testing.T) {
+	var n Nursery
+	k := NewTypeKey("x")
+	p := unsafe.Pointer(new(int64))
+	n.Put(k, p) // first use allocates the list
+	if a := testing.AllocsPerRun(1000, func() {
+		q := n.Get(k)
+		n.Put(k, q)
+	}); a != 0 {
+		t.Fatalf("Get+Put allocates %v times", a)
+	}
+}
