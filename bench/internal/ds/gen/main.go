@@ -38,14 +38,14 @@ const stmPath = "github.com/hytm/hytm/stm"
 
 // target is one derived package.
 type target struct {
-	dir    string // directory under ds
-	plain  bool   // rewrite to plain Go
-	import_ string // replacement for stmPath (TM targets)
+	dir        string // directory under ds
+	plain      bool   // rewrite to plain Go
+	importPath string // replacement for stmPath (TM targets)
 }
 
 var targets = []target{
-	{dir: "hybridds", import_: "github.com/hytm/hytm/hybrid"},
-	{dir: "anads", import_: "github.com/hytm/hytm/bench/internal/atm"},
+	{dir: "hybridds", importPath: "github.com/hytm/hytm/hybrid"},
+	{dir: "anads", importPath: "github.com/hytm/hytm/bench/internal/atm"},
 	{dir: "plainds", plain: true},
 }
 
@@ -153,7 +153,7 @@ func convert(src string, t target) ([]byte, error) {
 		}
 		astutil.DeleteNamedImport(fset, f, tmName, stmPath)
 	} else {
-		astutil.RewriteImport(fset, f, stmPath, t.import_)
+		astutil.RewriteImport(fset, f, stmPath, t.importPath)
 		// RewriteImport keeps the alias.
 	}
 	var buf bytes.Buffer

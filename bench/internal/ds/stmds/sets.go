@@ -28,4 +28,3 @@ func newSetImpl(kind string, size int) (setImpl, error) {
 	}
 	return nil, fmt.Errorf("unknown set kind %q", kind)
 }
-

@@ -1,0 +1,244 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hytm/hytm/bench/internal/wl"
+)
+
+// Config selects one measurement.
+type Config struct {
+	Workload   string
+	Variant    string
+	Goroutines int
+	// Update is the set workloads' update percentage; -1 for the others.
+	Update int
+	// Duration is how long the goroutines run. Ops, if positive, stops
+	// each goroutine after that many operations instead (go test -bench).
+	Duration time.Duration
+	Ops      int
+	Seed     uint64
+}
+
+// Label names the configuration like a benchmark: workload/variant[/update=U]/g=G.
+func (c Config) Label() string {
+	s := c.Workload + "/" + c.Variant
+	if c.Update >= 0 {
+		s += fmt.Sprintf("/update=%d", c.Update)
+	}
+	return s + fmt.Sprintf("/g=%d", c.Goroutines)
+}
+
+// Result is one measurement.
+type Result struct {
+	Workload   string `json:"workload"`
+	Update     int    `json:"update"` // -1 when not applicable
+	Variant    string `json:"variant"`
+	Goroutines int    `json:"goroutines"`
+
+	Seconds  float64 `json:"seconds"`  // wall time until every goroutine stopped
+	Ops      uint64  `json:"ops"`      // committed operations
+	TxPerSec float64 `json:"tx_per_s"` // Ops / Seconds
+	// SpeedupSeq is TxPerSec over seq's at one goroutine (0 if unknown).
+	SpeedupSeq float64 `json:"speedup_vs_seq"`
+
+	// Attempts counts executions of transaction bodies (TM variants).
+	Attempts uint64 `json:"attempts,omitempty"`
+	// AbortsPerCommit is (Attempts-Ops)/Ops for TM variants, -1 otherwise.
+	AbortsPerCommit float64 `json:"aborts_per_commit"`
+	// Aborts are the TM's own abort counters by cause during the run.
+	Aborts map[string]uint64 `json:"aborts_by_cause,omitempty"`
+	// Commits is the TM's own commit count during the run (0 if unknown).
+	Commits uint64 `json:"tm_commits,omitempty"`
+	// HWShare is the share of commits done by hardware transactions, -1
+	// when the variant has no hardware path.
+	HWShare    float64 `json:"hw_commit_share"`
+	HWCommits  uint64  `json:"hw_commits,omitempty"`
+	HWAttempts uint64  `json:"hw_attempts,omitempty"`
+
+	// ROOps and ROAborts count the long read-only operations (bank audits)
+	// and their aborted attempts.
+	ROOps    uint64 `json:"audit_ops,omitempty"`
+	ROAborts uint64 `json:"audit_aborts,omitempty"`
+
+	// Check is "ok" or the first invariant violation.
+	Check string `json:"check"`
+}
+
+// CauseString formats the aborts per commit by cause, most frequent first,
+// like "validate 0.012, locked 0.003"; "-" if there are none.
+func (r *Result) CauseString() string {
+	if len(r.Aborts) == 0 || r.Ops == 0 {
+		return "-"
+	}
+	type kv struct {
+		k string
+		v uint64
+	}
+	var kvs []kv
+	for k, v := range r.Aborts {
+		kvs = append(kvs, kv{k, v})
+	}
+	sort.Slice(kvs, func(i, j int) bool {
+		if kvs[i].v != kvs[j].v {
+			return kvs[i].v > kvs[j].v
+		}
+		return kvs[i].k < kvs[j].k
+	})
+	var parts []string
+	for _, e := range kvs {
+		parts = append(parts, fmt.Sprintf("%s %.3g", e.k, float64(e.v)/float64(r.Ops)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ErrSkipped is returned by Run for a configuration the variant cannot run
+// (seq with more than one goroutine).
+var ErrSkipped = errors.New("skipped")
+
+// Run sets up c's workload under c's variant, runs it and checks its
+// invariants. A failed invariant is reported in Result.Check, not as an
+// error; errors are for configurations that cannot run.
+func Run(c Config) (*Result, error) {
+	w, err := LookupWorkload(c.Workload)
+	if err != nil {
+		return nil, err
+	}
+	v, err := LookupVariant(c.Variant)
+	if err != nil {
+		return nil, err
+	}
+	if c.Goroutines < 1 {
+		return nil, fmt.Errorf("goroutine count %d < 1", c.Goroutines)
+	}
+	if v.MaxGoroutines > 0 && c.Goroutines > v.MaxGoroutines {
+		return nil, ErrSkipped
+	}
+	if !w.Updates {
+		c.Update = -1
+	} else if c.Update < 0 {
+		return nil, fmt.Errorf("workload %s needs an update ratio", w.Name)
+	}
+	inst, err := w.New(v, Params{Update: c.Update, Seed: c.Seed})
+	if err != nil {
+		return nil, err
+	}
+	return measure(c, v, inst), nil
+}
+
+// measure runs inst with c.Goroutines workers.
+func measure(c Config, v *Variant, inst Instance) *Result {
+	workers := make([]*wl.Worker, c.Goroutines)
+	ops := make([]func(), c.Goroutines)
+	for i := range workers {
+		workers[i] = wl.NewWorker(c.Seed + uint64(i+1)*1_000_003)
+		ops[i] = inst.Worker(workers[i])
+	}
+	if c.Ops <= 0 {
+		// Warm up (caches, heap size, GC pacing, CPU clock), then measure
+		// from zeroed counters. The workload's own state (set deltas) keeps
+		// the warm-up operations, so the invariant check covers them.
+		phase(workers, ops, warmup(c.Duration), 0)
+		for _, w := range workers {
+			w.Ops, w.Attempts, w.ROOps, w.ROAttempts = 0, 0, 0, 0
+		}
+	}
+	runtime.GC()
+	var before TMStats
+	if v.Stats != nil {
+		before = v.Stats()
+	}
+	elapsed := phase(workers, ops, c.Duration, uint64(max(c.Ops, 0)))
+
+	r := &Result{
+		Workload:        c.Workload,
+		Update:          c.Update,
+		Variant:         c.Variant,
+		Goroutines:      c.Goroutines,
+		Seconds:         elapsed.Seconds(),
+		AbortsPerCommit: -1,
+		HWShare:         -1,
+		Check:           "ok",
+	}
+	var roAttempts uint64
+	var werr error
+	for _, w := range workers {
+		r.Ops += w.Ops
+		r.Attempts += w.Attempts
+		r.ROOps += w.ROOps
+		roAttempts += w.ROAttempts
+		if werr == nil {
+			werr = w.Err
+		}
+	}
+	if r.Seconds > 0 {
+		r.TxPerSec = float64(r.Ops) / r.Seconds
+	}
+	if v.TM && r.Ops > 0 && r.Attempts >= r.Ops {
+		r.AbortsPerCommit = float64(r.Attempts-r.Ops) / float64(r.Ops)
+	}
+	if roAttempts > r.ROOps {
+		r.ROAborts = roAttempts - r.ROOps
+	}
+	if v.Stats != nil {
+		d := v.Stats().Sub(before)
+		r.Aborts, r.Commits = d.Aborts, d.Commits
+		r.HWCommits, r.HWAttempts = d.HWCommits, d.HWAttempts
+		if d.HWAttempts > 0 || d.HWCommits > 0 {
+			r.HWShare = float64(d.HWCommits) / float64(max(d.Commits, 1))
+		}
+	}
+	if werr == nil {
+		werr = inst.Check(wl.NewWorker(c.Seed + 7))
+	}
+	if werr != nil {
+		r.Check = werr.Error()
+	}
+	return r
+}
+
+// warmup returns the warm-up time before a measurement of duration d.
+func warmup(d time.Duration) time.Duration {
+	return min(max(d/5, 20*time.Millisecond), 200*time.Millisecond)
+}
+
+// phase runs ops[i] on workers[i] concurrently until d has passed (limit
+// == 0) or each worker has done limit operations, and returns the time
+// until every worker stopped.
+func phase(workers []*wl.Worker, ops []func(), d time.Duration, limit uint64) time.Duration {
+	var stop atomic.Bool
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for i := range workers {
+		ready.Add(1)
+		done.Add(1)
+		go func(w *wl.Worker, op func()) {
+			defer done.Done()
+			ready.Done()
+			<-start
+			for n := uint64(1); !stop.Load(); n++ {
+				op()
+				w.Ops++
+				if n == limit {
+					break
+				}
+			}
+		}(workers[i], ops[i])
+	}
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	if limit == 0 {
+		time.Sleep(d)
+		stop.Store(true)
+	}
+	done.Wait()
+	return time.Since(t0)
+}

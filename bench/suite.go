@@ -1,0 +1,236 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Plan is a list of configurations to measure, in order.
+type Plan []Config
+
+// PlanOptions select a plan. Empty lists mean the defaults.
+type PlanOptions struct {
+	Workloads  []string      // default: every workload
+	Variants   []string      // default: every available variant
+	Goroutines []int         // default: DefaultGoroutines()
+	Updates    []int         // default: 0, 10, 50
+	Duration   time.Duration // default: 250ms
+	Seed       uint64
+}
+
+// DefaultUpdates are Synchrobench's update ratios used by default.
+var DefaultUpdates = []int{0, 10, 50}
+
+// DefaultDuration is the default run length of one configuration.
+const DefaultDuration = 250 * time.Millisecond
+
+// DefaultGoroutines returns 1, 2, 4, ... below GOMAXPROCS, then GOMAXPROCS.
+func DefaultGoroutines() []int {
+	maxp := runtime.GOMAXPROCS(0)
+	var gs []int
+	for g := 1; g < maxp; g *= 2 {
+		gs = append(gs, g)
+	}
+	return append(gs, maxp)
+}
+
+// NewPlan validates o and returns its plan: for each workload (and update
+// ratio, for the sets), each variant at each goroutine count it supports.
+func NewPlan(o PlanOptions) (Plan, error) {
+	if len(o.Workloads) == 0 {
+		for _, w := range workloads {
+			o.Workloads = append(o.Workloads, w.Name)
+		}
+	}
+	if len(o.Variants) == 0 {
+		for _, v := range Variants() {
+			o.Variants = append(o.Variants, v.Name)
+		}
+	}
+	if len(o.Goroutines) == 0 {
+		o.Goroutines = DefaultGoroutines()
+	}
+	if len(o.Updates) == 0 {
+		o.Updates = DefaultUpdates
+	}
+	if o.Duration == 0 {
+		o.Duration = DefaultDuration
+	}
+	if o.Duration < 0 {
+		return nil, fmt.Errorf("negative duration %v", o.Duration)
+	}
+	for _, g := range o.Goroutines {
+		if g < 1 {
+			return nil, fmt.Errorf("goroutine count %d < 1", g)
+		}
+	}
+	for _, u := range o.Updates {
+		if u < 0 || u > 100 {
+			return nil, fmt.Errorf("update ratio %d outside 0..100", u)
+		}
+	}
+	o.Workloads, o.Variants = dedupe(o.Workloads), dedupe(o.Variants)
+	o.Goroutines, o.Updates = dedupe(o.Goroutines), dedupe(o.Updates)
+	var vs []*Variant
+	for _, name := range o.Variants {
+		v, err := LookupVariant(name)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	var p Plan
+	for _, name := range o.Workloads {
+		w, err := LookupWorkload(name)
+		if err != nil {
+			return nil, err
+		}
+		updates := []int{-1}
+		if w.Updates {
+			updates = o.Updates
+		}
+		for _, u := range updates {
+			for _, v := range vs {
+				for _, g := range o.Goroutines {
+					if v.MaxGoroutines > 0 && g > v.MaxGoroutines {
+						continue
+					}
+					p = append(p, Config{Workload: w.Name, Variant: v.Name, Goroutines: g,
+						Update: u, Duration: o.Duration, Seed: o.Seed})
+				}
+			}
+		}
+	}
+	if len(p) == 0 {
+		return nil, errors.New("empty plan: no variant runs at the chosen goroutine counts")
+	}
+	return p, nil
+}
+
+// Duration returns the plan's total measuring time (without setup).
+func (p Plan) Duration() time.Duration {
+	var d time.Duration
+	for _, c := range p {
+		d += c.Duration
+	}
+	return d
+}
+
+// RunSuite runs every configuration of p in order. before, if not nil, is
+// called before each run with its index. Speed-ups over seq are filled in
+// at the end.
+func RunSuite(p Plan, before func(i int)) ([]*Result, error) {
+	var rs []*Result
+	for i, c := range p {
+		if before != nil {
+			before(i)
+		}
+		r, err := Run(c)
+		if errors.Is(err, ErrSkipped) {
+			continue
+		}
+		if err != nil {
+			return rs, fmt.Errorf("%s: %w", c.Label(), err)
+		}
+		rs = append(rs, r)
+	}
+	FillSpeedups(rs)
+	return rs, nil
+}
+
+// groupKey identifies a chart or table: a workload at one update ratio.
+type groupKey struct {
+	Workload string
+	Update   int
+}
+
+func (k groupKey) String() string {
+	if k.Update < 0 {
+		return k.Workload
+	}
+	return fmt.Sprintf("%s update=%d%%", k.Workload, k.Update)
+}
+
+// fileName is the group's chart file name without extension.
+func (k groupKey) fileName() string {
+	if k.Update < 0 {
+		return k.Workload
+	}
+	return fmt.Sprintf("%s-u%d", k.Workload, k.Update)
+}
+
+// groups returns the distinct groups of rs in order of first appearance.
+func groups(rs []*Result) []groupKey {
+	var ks []groupKey
+	for _, r := range rs {
+		k := groupKey{r.Workload, r.Update}
+		if !slices.Contains(ks, k) {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// find returns the result for the group, variant and goroutine count, or nil.
+func find(rs []*Result, k groupKey, variant string, g int) *Result {
+	for _, r := range rs {
+		if r.Workload == k.Workload && r.Update == k.Update && r.Variant == variant && r.Goroutines == g {
+			return r
+		}
+	}
+	return nil
+}
+
+// FillSpeedups sets each result's SpeedupSeq from the seq result of its
+// group at one goroutine, if there is one.
+func FillSpeedups(rs []*Result) {
+	for _, r := range rs {
+		if s := find(rs, groupKey{r.Workload, r.Update}, "seq", 1); s != nil && s.TxPerSec > 0 {
+			r.SpeedupSeq = r.TxPerSec / s.TxPerSec
+		}
+	}
+}
+
+// ParseInts parses a comma-separated list of integers.
+func ParseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an integer", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// ParseNames parses a comma-separated list of names; "all" or "" is nil.
+func ParseNames(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" && f != "all" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// dedupe returns xs without repeats, in first-appearance order.
+func dedupe[T comparable](xs []T) []T {
+	var out []T
+	for _, x := range xs {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}

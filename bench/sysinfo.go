@@ -1,0 +1,63 @@
+package bench
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/hytm/hytm/htm"
+)
+
+// Machine describes where a suite ran.
+type Machine struct {
+	CPU        string    `json:"cpu"`
+	Cores      int       `json:"cores"` // runtime.NumCPU
+	GOMAXPROCS int       `json:"gomaxprocs"`
+	OS         string    `json:"os"`
+	Arch       string    `json:"arch"`
+	GoVersion  string    `json:"go_version"`
+	HTM        string    `json:"htm"`      // htm.Info()
+	HTMMode    string    `json:"htm_mode"` // HYTM_HTM mode: auto, off, emulate
+	Date       time.Time `json:"date"`
+}
+
+// ThisMachine describes the running machine. It runs hytm's HTM detection
+// (htm.Info), which may execute a short RTM self-test.
+func ThisMachine() Machine {
+	return Machine{
+		CPU:        cpuModel(),
+		Cores:      runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		OS:         runtime.GOOS,
+		Arch:       runtime.GOARCH,
+		GoVersion:  runtime.Version(),
+		HTM:        htm.Info(),
+		HTMMode:    htm.CurrentMode().String(),
+		Date:       time.Now().UTC().Truncate(time.Second),
+	}
+}
+
+// cpuModel returns the CPU model name from /proc/cpuinfo, or GOARCH.
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "model name", "Model", "cpu model", "Hardware":
+			if v = strings.TrimSpace(v); v != "" {
+				return v
+			}
+		}
+	}
+	return runtime.GOARCH
+}

@@ -1,0 +1,135 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hytm/hytm/bench/internal/ds/anads"
+	"github.com/hytm/hytm/bench/internal/ds/plainds"
+	"github.com/hytm/hytm/bench/internal/ds/stmds"
+	"github.com/hytm/hytm/bench/internal/wl"
+	"github.com/hytm/hytm/stm"
+)
+
+// Variant is one way of running the workloads: a synchronisation scheme
+// with its constructors for each kind of workload.
+type Variant struct {
+	// Name identifies the variant on the command line and in results.
+	Name string
+	// Desc describes it in one line.
+	Desc string
+	// MaxGoroutines limits the goroutine count (1 for seq); 0 means none.
+	MaxGoroutines int
+	// TM reports whether operations are transactions that may abort and
+	// re-run (the worker counts attempts).
+	TM bool
+
+	NewSet    func(kind string, size int) (wl.Set, error)
+	NewBank   func(n, initial int) wl.Bank
+	NewTravel func(n int, row func(kind, id int) wl.Resource) wl.Travel
+	// Stats returns the TM's cumulative counters; nil if it has none.
+	Stats func() TMStats
+}
+
+// TMStats are cumulative TM counters: commits and aborted attempts by
+// cause, and for a hybrid TM the hardware share.
+type TMStats struct {
+	Commits    uint64
+	Aborts     map[string]uint64
+	HWCommits  uint64
+	HWAttempts uint64
+}
+
+// Sub returns s - t, counter by counter.
+func (s TMStats) Sub(t TMStats) TMStats {
+	d := TMStats{
+		Commits:    s.Commits - t.Commits,
+		HWCommits:  s.HWCommits - t.HWCommits,
+		HWAttempts: s.HWAttempts - t.HWAttempts,
+		Aborts:     map[string]uint64{},
+	}
+	for k, v := range s.Aborts {
+		if n := v - t.Aborts[k]; n > 0 {
+			d.Aborts[k] = n
+		}
+	}
+	return d
+}
+
+func plainVariant(name, desc string, lock plainds.Lock, maxG int) *Variant {
+	return &Variant{
+		Name:          name,
+		Desc:          desc,
+		MaxGoroutines: maxG,
+		NewSet: func(kind string, size int) (wl.Set, error) {
+			return plainds.NewSet(kind, size, lock)
+		},
+		NewBank: func(n, initial int) wl.Bank { return plainds.NewBank(n, initial, lock) },
+		NewTravel: func(n int, row func(kind, id int) wl.Resource) wl.Travel {
+			return plainds.NewTravel(n, row, lock)
+		},
+	}
+}
+
+// stmStats reads hytm's stm counters.
+func stmStats() TMStats {
+	st := stm.ReadStats()
+	s := TMStats{Commits: st.Commits(), Aborts: map[string]uint64{}}
+	for c, n := range st.Aborts {
+		s.Aborts[c.String()] += n
+	}
+	return s
+}
+
+// variantOrder is the order of variants in plans, tables and charts.
+var variantOrder = []string{"seq", "mutex", "rwmutex", "stm", "hybrid", "anacrolix"}
+
+var variants = map[string]*Variant{
+	"seq":     plainVariant("seq", "plain Go, no synchronisation, 1 goroutine", plainds.None, 1),
+	"mutex":   plainVariant("mutex", "plain Go behind one sync.Mutex", plainds.Mutex, 0),
+	"rwmutex": plainVariant("rwmutex", "plain Go behind one sync.RWMutex (read-only operations share it)", plainds.RWMutex, 0),
+	"stm": {
+		Name:      "stm",
+		Desc:      "hytm's multi-version software TM",
+		TM:        true,
+		NewSet:    stmds.NewSet,
+		NewBank:   stmds.NewBank,
+		NewTravel: stmds.NewTravel,
+		Stats:     stmStats,
+	},
+	"anacrolix": {
+		Name:      "anacrolix",
+		Desc:      "github.com/anacrolix/stm v0.2.0",
+		TM:        true,
+		NewSet:    anads.NewSet,
+		NewBank:   anads.NewBank,
+		NewTravel: anads.NewTravel,
+	},
+}
+
+// Variants returns the available variants in their canonical order.
+func Variants() []*Variant {
+	var vs []*Variant
+	for _, name := range variantOrder {
+		if v, ok := variants[name]; ok {
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+// LookupVariant returns the named variant.
+func LookupVariant(name string) (*Variant, error) {
+	if v, ok := variants[name]; ok {
+		return v, nil
+	}
+	var names []string
+	for _, v := range Variants() {
+		names = append(names, v.Name)
+	}
+	if slices.Contains(variantOrder, name) {
+		return nil, fmt.Errorf("variant %q is not built in yet (available: %s)", name, strings.Join(names, ", "))
+	}
+	return nil, fmt.Errorf("unknown variant %q (available: %s)", name, strings.Join(names, ", "))
+}
