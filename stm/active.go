@@ -39,7 +39,7 @@ var overflow struct {
 
 func activeIndex(g uintptr) uintptr {
 	// Fibonacci hashing: g addresses share their low bits.
-	return (g * 0x9E3779B97F4A7C15) >> (64 - activeBits)
+	return uintptr((uint64(g) * 0x9E3779B97F4A7C15) >> (64 - activeBits))
 }
 
 // lookupActive returns the transaction running on goroutine g, or nil.

@@ -109,14 +109,17 @@ func (tx *Tx) commit() bool {
 	for i := range tx.writes {
 		e := &tx.writes[i]
 		n := e.node
-		n.ts, n.flags = wv, flags
-		n.prev.Store(e.h.head.Load())
+		old := e.h.head.Load()
+		n.ts, n.flags, n.depth = wv, flags, old.depth+1
+		n.setPrevPrivate(old)
 		// release: publishes n's fields to every reader that loads head.
 		e.h.head.Store(n)
 		if hooks.softwareWrite != nil {
 			hooks.softwareWrite(e.h)
 		}
-		if tx.trim(e.h, n) {
+		// Trim lazily: walk the chain only when it has grown by trimDepth
+		// since the last cut, so a commit usually does O(1) work here.
+		if n.depth > trimDepth && tx.trim(e.h, n) {
 			long = true
 		}
 		// release: unlock with the next sequence number.
@@ -134,7 +137,7 @@ func (tx *Tx) commit() bool {
 		w.stats.add(statCommitsMulti)
 	}
 	w.commits++
-	if (long && w.commits >= trimDepth/2) || w.commits >= horizonEvery {
+	if long || w.commits >= horizonEvery {
 		w.commits = 0
 		c := clock.v.Load()
 		if long && single && wv >= c {
@@ -163,7 +166,7 @@ func (tx *Tx) unlock(n int) {
 func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 	hz := gc.CachedHorizon()
 	n := head
-	depth := 1
+	depth := uint32(1)
 	for n.ts >= hz {
 		p := n.prev.Load()
 		if p == nil {
@@ -174,23 +177,27 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 	}
 	if n.ts < hz {
 		if cut := n.prev.Load(); cut != nil {
+			// Readers stop at n or above (n.ts < hz <= rv), so none loads
+			// n.prev; the atomic store is for the race detector's benefit
+			// and costs little at one per trimDepth commits.
 			n.prev.Store(nil)
 			tx.recycle(h, cut)
 		}
 	}
+	head.depth = depth
 	if depth > 2 && head.ts > hz+trimLag && !h.queued.Load() {
 		// A snapshot well behind this commit holds versions: make sure
 		// the chain is trimmed once it ends, even if h is not written again.
 		enqueueTrim(h)
 	}
-	return depth > trimDepth
+	return depth > trimDepth/2
 }
 
 // recycle gives a cut-off chain to the worker's nursery.
 func (tx *Tx) recycle(h *varHeader, n *vnode) {
 	for n != nil {
 		next := n.prev.Load()
-		n.prev.Store(nil)
+		n.setPrevPrivate(nil)
 		tx.w.stats.add(statTrimmed)
 		tx.w.nursery.Put(h.tkey, unsafePointer(n))
 		n = next

@@ -3,6 +3,7 @@ package stm
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/cpu"
 )
@@ -19,14 +20,32 @@ var irrev struct {
 	active atomic.Uint32 // subscribed word: read by every writer's commit
 	_      cpu.CacheLinePad
 	mu     sync.Mutex // the token; waiters sleep on it
+
+	// The holder's call site, for IrrevocableSites: set by the holder
+	// after taking the token, read by waiters to attribute their wait.
+	site  atomic.Pointer[siteStats]
+	since time.Time // when the holder took the token; guarded by mu
 }
 
 // becomeIrrevocable takes the token for tx. inevitable marks a user request
 // (which forbids Retry) rather than an escalation.
 func (tx *Tx) becomeIrrevocable(inevitable bool) {
-	irrev.mu.Lock()
+	// The stack walk happens before the token is taken, so that it does not
+	// lengthen the hold.
+	s := siteOf()
+	if !irrev.mu.TryLock() {
+		holder := irrev.site.Load()
+		t0 := time.Now()
+		irrev.mu.Lock()
+		if holder != nil {
+			holder.blocked.Add(int64(time.Since(t0)))
+		}
+	}
 	// seq-cst store: pairs with the load in commit after the write locks.
 	irrev.active.Store(1)
+	irrev.site.Store(s)
+	irrev.since = time.Now()
+	s.count.Add(1)
 	tx.irrevocable = true
 	tx.inevitable = inevitable
 	tx.w.stats.add(statIrrevocable)
@@ -36,15 +55,24 @@ func (tx *Tx) becomeIrrevocable(inevitable bool) {
 func (tx *Tx) leaveIrrevocable() {
 	tx.irrevocable = false
 	tx.inevitable = false
+	if s := irrev.site.Swap(nil); s != nil {
+		s.held.Add(int64(time.Since(irrev.since)))
+	}
 	// release: writers waiting in irrevWait go on.
 	irrev.active.Store(0)
 	irrev.mu.Unlock()
 }
 
-// irrevWait blocks until no transaction holds the token.
+// irrevWait blocks until no transaction holds the token. The wait is
+// charged to the holder's call site.
 func irrevWait() {
+	holder := irrev.site.Load()
+	t0 := time.Now()
 	irrev.mu.Lock()
 	irrev.mu.Unlock() //nolint:staticcheck // an intentional barrier
+	if holder != nil {
+		holder.blocked.Add(int64(time.Since(t0)))
+	}
 }
 
 // commitIrrevocable installs an irrevocable transaction's writes. It waits
@@ -67,13 +95,16 @@ func (tx *Tx) commitIrrevocable() {
 	for i := range tx.writes {
 		e := &tx.writes[i]
 		n := e.node
-		n.ts, n.flags = wv, 0
-		n.prev.Store(e.h.head.Load())
+		old := e.h.head.Load()
+		n.ts, n.flags, n.depth = wv, 0, old.depth+1
+		n.setPrevPrivate(old)
 		e.h.head.Store(n) // release: publishes n
 		if hooks.softwareWrite != nil {
 			hooks.softwareWrite(e.h)
 		}
-		tx.trim(e.h, n)
+		if n.depth > trimDepth {
+			tx.trim(e.h, n)
+		}
 		e.h.meta.Store((e.old>>metaShift + 1) << metaShift) // release: unlock
 		if e.h.nwait.Load() != 0 {
 			wakeWaiters(e.h)

@@ -38,7 +38,17 @@ const (
 type vnode struct {
 	ts    uint64
 	flags uint32
+	depth uint32 // chain length below and including this node when installed (trim bookkeeping)
 	prev  atomic.Pointer[vnode]
+}
+
+// setPrevPrivate sets the prev pointer of a node that no other goroutine can
+// reach: a tentative version before its head store publishes it, or a node
+// cut from its chain below the horizon (package gc). A plain store suffices
+// there and avoids the full barrier of an atomic store on amd64; the head
+// store (or the horizon's release/acquire chain) orders it for later readers.
+func (n *vnode) setPrevPrivate(p *vnode) {
+	*(**vnode)(unsafe.Pointer(&n.prev)) = p
 }
 
 // version is a vnode followed by its value; vnode must stay the first field
@@ -173,8 +183,8 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 	var n *version[T]
 	if p := tx.w.nursery.Get(v.h.tkey); p != nil {
 		n = (*version[T])(p)
-		n.ts, n.flags = 0, 0
-		n.prev.Store(nil)
+		n.ts, n.flags, n.depth = 0, 0, 0
+		n.setPrevPrivate(nil)
 	} else {
 		n = new(version[T])
 	}
