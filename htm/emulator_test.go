@@ -129,9 +129,9 @@ func TestEmulatorCapacity(t *testing.T) {
 // binomial bound (six standard deviations), and that half of them strike at
 // Begin.
 func TestEmulatorSpuriousRate(t *testing.T) {
-	n := 40000
+	n := 20000
 	if testing.Short() {
-		n = 10000
+		n = 5000
 	}
 	for _, rate := range []float64{0, 0.01, 0.1, 0.5, 1} {
 		for _, retry := range []bool{false, true} {

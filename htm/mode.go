@@ -98,13 +98,14 @@ func modeFromEnv(v string, w io.Writer) (Mode, string) {
 func CurrentMode() Mode { return mode }
 
 // Enabled reports whether the hybrid layer may execute the RTM instructions:
-// in [ModeAuto] when [Supported] reports true, and always in [ModeForce]
-// (where they crash a CPU without RTM). It is false in [ModeOff] and
+// in [ModeAuto] when [Supported] reports true, and in [ModeForce] whenever
+// the build contains them (amd64 without the purego tag), even on a CPU
+// without RTM, where they crash the program. It is false in [ModeOff] and
 // [ModeEmulate].
 func Enabled() bool {
 	switch mode {
 	case ModeForce:
-		return true
+		return asmAvailable
 	case ModeAuto:
 		return Supported()
 	}

@@ -85,7 +85,7 @@ func TestModeEnv(t *testing.T) {
 	}{
 		{"off", "mode=off enabled=false emulated=false supported=false", "HTM off (HYTM_HTM=off)", ""},
 		{"emulate", "mode=emulate enabled=false emulated=true supported=false", "HTM emulated (HYTM_HTM=emulate)", ""},
-		{"force", "mode=force enabled=true emulated=false", "HTM forced (HYTM_HTM=force); detection: ", ""},
+		{"force", "mode=force enabled=" + fmt.Sprint(asmAvailable) + " emulated=false", "HTM forced (HYTM_HTM=force); detection: ", ""},
 		{"auto", "mode=auto", "", ""},
 		{"bogus", "mode=off enabled=false emulated=false supported=false", `HTM off (invalid HYTM_HTM value "bogus")`,
 			`htm: invalid HYTM_HTM value "bogus": want auto, off, emulate or force; HTM off`},
