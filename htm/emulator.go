@@ -88,8 +88,8 @@ type EmuStats struct {
 
 // Emulator emulates a best-effort hardware TM, for hosts without TSX and for
 // deterministic tests. It reports the same [Status] bits as RTM:
-// [StatusCapacity] when a set overflows, [StatusConflict]|[StatusRetry]
-// when a conflicting access dooms a transaction, [ExplicitStatus](code) for
+// [StatusCapacity] when a set overflows, conflict|retry ([StatusConflict]
+// and [StatusRetry]) when a conflicting access dooms a transaction, [ExplicitStatus](code) for
 // explicit aborts, and 0 or [StatusRetry] for spurious ones. It never sets
 // the debug or nested bits: emulated transactions do not nest (each Begin
 // starts an independent transaction).
@@ -98,6 +98,7 @@ type EmuStats struct {
 // goroutine that began it. Emulated transactions conflict with each other and
 // with the software accesses announced through [Emulator.SoftwareWrite] and
 // [Emulator.SoftwareRead], with cache-line granularity ([LineShift]).
+// Create one with [NewEmulator]; the zero value is not usable.
 type Emulator struct {
 	cfg        EmuConfig
 	maxW, maxR int // effective limits, math.MaxInt for none
@@ -414,8 +415,9 @@ func (t *EmuTx) End() Status { return t.EndWith(nil) }
 // either none or all of apply's writes to those lines, as with a real
 // commit, and [Emulator.SoftwareWrite] and [Emulator.SoftwareRead] of those
 // lines wait until apply returns. apply is where the hybrid layer writes back
-// its buffered values; it must not wait for a goroutine that may be blocked
-// in SoftwareWrite or SoftwareRead. If apply panics, the transaction is
+// its buffered values; it must not call SoftwareWrite, SoftwareRead or
+// SoftwareStore on the transaction's own lines, nor wait for a goroutine
+// that may be blocked in them. If apply panics, the transaction is
 // released and the panic propagates.
 func (t *EmuTx) EndWith(apply func()) Status {
 	if s := t.state.Load(); s != 0 {
