@@ -1,22 +1,419 @@
 package stm
 
-// The rules by which a hardware (or emulated hardware) attempt touches a Var
-// live here, next to the software ones. The hybrid package drives them.
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/hytm/hytm/gc"
+	"github.com/hytm/hytm/htm"
+)
+
+// Hardware attempts: the rules by which a hardware (or emulated hardware)
+// attempt touches a Var live here, next to the software ones in read.go and
+// commit.go. Package hybrid drives them through [RunHardware].
+//
+// Access rules, shared by both modes:
+//
+//   - Eager subscription. An attempt reads irrev.active at its start and
+//     aborts with htm.CodeLockBusy if it is set. It reads a Var's meta word
+//     before its head at the first access, and aborts with CodeLockBusy if a
+//     software commit holds the Var's lock. From then on a software commit
+//     that locks or writes the Var aborts the attempt (the CPU's conflict
+//     detection, or the emulator's SoftwareWrite hook).
+//   - A hardware Store never overwrites a committed version: it links a new
+//     version node, taken from the worker's nursery. Real RTM attempts never
+//     allocate: an empty nursery or a full write log aborts with
+//     htm.CodeSoftware.
+//   - A hardware commit stamps its versions as a software commit would: a
+//     single-Var commit (one Var written, no other read) with the current
+//     clock and flagSingle; any other with a new clock value, so software
+//     snapshots stay consistent (a snapshot either predates the stamp and
+//     skips the versions, or includes the stamp and sees all of them).
+//   - Meta seq is bumped for every Var written, so software validation sees
+//     hardware writes.
+//
+// Emulated mode (htm.ModeEmulate, or a test's emulator) differs in that
+// memory accesses are real and not rolled back: the attempt buffers its
+// writes in the write log, records its reads with their meta, revalidates
+// every read whenever the clock moved (so the body never sees an
+// inconsistent state, as a real hardware body never does), and commits
+// through the software protocol (lock, stamp, validate, install) inside
+// EmuTx.EndWith, so that the emulator's commit decision and the install are
+// one step for every other emulated transaction.
+
+// HWMode selects how [RunHardware] executes an attempt.
+type HWMode uint8
+
+const (
+	// HWEmulated runs the attempt on the emulator installed by
+	// [SetEmulator].
+	HWEmulated HWMode = iota + 1
+	// HWReal runs the attempt as an RTM transaction (XBEGIN/XEND). It is
+	// available only when [RealHardware] is true, and must be used only when
+	// htm.Enabled() reports true.
+	HWReal
+)
 
 // HWContext is the state of a hardware attempt. It is nil for software
 // transactions.
-type HWContext struct{}
+type HWContext struct {
+	mode HWMode
+	emu  *htm.EmuTx
+	st   htm.Status // abort status (emulated), set before unwinding
+	rv   uint64     // clock value at the last validation (emulated)
+	busy *varHeader // lock found held; waited for after the attempt
+	bIrr bool       // the irrevocable token was found held
+
+	// Real mode: is the transaction single-Var (reads at most the Var it
+	// writes)?
+	read0     *varHeader
+	readOther bool
+}
+
+var hwctxPool = sync.Pool{New: func() any { return new(HWContext) }}
+
+// hwEmu is the emulator used by HWEmulated attempts.
+var hwEmu *htm.Emulator
+
+// SetEmulator installs e as the emulator that HWEmulated attempts run on,
+// and makes every software commit announce the Vars it writes to e
+// (Emulator.SoftwareWrite), so that software commits doom the emulated
+// attempts that read or wrote those Vars. nil uninstalls it. Call it only
+// while no transaction runs (package hybrid calls it at init, tests between
+// runs).
+func SetEmulator(e *htm.Emulator) {
+	hwEmu = e
+	if e == nil {
+		hooks.softwareWrite = nil
+		return
+	}
+	hooks.softwareWrite = func(h *varHeader) { e.SoftwareWrite(uintptr(unsafe.Pointer(h))) }
+}
+
+// InTransaction reports whether the calling goroutine is inside a
+// transaction's body (so that Atomically would join it).
+func InTransaction() bool { return lookupActive(getg()) != nil }
+
+// hwAbort ends an emulated attempt with st: it records the status and
+// unwinds the body to RunHardware.
+func (c *HWContext) fail(st htm.Status) {
+	c.st = st
+	panic(ctlHW)
+}
+
+// hwFindWrite is findWrite without the map index (never built in hardware).
+func (tx *Tx) hwFindWrite(h *varHeader) int {
+	for i := len(tx.writes) - 1; i >= 0; i-- {
+		if tx.writes[i].h == h {
+			return i
+		}
+	}
+	return -1
+}
 
 func hwLoad[T any](tx *Tx, v *Var[T]) T {
-	panic("stm: hardware attempts are not implemented")
+	h := &v.h
+	if i := tx.hwFindWrite(h); i >= 0 {
+		return nodeVal[T](tx.writes[i].node)
+	}
+	if tx.hw.mode == HWReal {
+		return nodeVal[T](tx.hwRealHead(h))
+	}
+	return nodeVal[T](tx.hwEmuRead(h))
 }
 
 func hwStore[T any](tx *Tx, v *Var[T], x T) {
-	panic("stm: hardware attempts are not implemented")
+	h := &v.h
+	if i := tx.hwFindWrite(h); i >= 0 {
+		(*version[T])(unsafe.Pointer(tx.writes[i].node)).val = x
+		return
+	}
+	c := tx.hw
+	var n *version[T]
+	if c.mode == HWReal {
+		n = (*version[T])(unsafe.Pointer(tx.hwRealNode(h)))
+	} else {
+		if st := c.emu.Write(uintptr(unsafe.Pointer(h))); st != htm.Started {
+			c.fail(st)
+		}
+		if p := tx.w.nursery.Get(h.tkey); p != nil {
+			n = (*version[T])(p)
+		} else {
+			n = new(version[T])
+		}
+	}
+	n.ts, n.flags = 0, 0
+	n.prev.Store(nil)
+	n.val = x
+	tx.writes = append(tx.writes, writeEntry{h: h, node: &n.vnode})
 }
 
 // hwNeedsSoftware ends a hardware attempt that reached something only
-// software can do (Retry, OrElse, Inevitable, nested Atomically).
+// software can do (Retry, OrElse, Inevitable, nested Atomically): it aborts
+// with htm.CodeSoftware.
 func hwNeedsSoftware(tx *Tx) {
-	panic("stm: hardware attempts are not implemented")
+	c := tx.hw
+	if c.mode == HWReal {
+		hwRealAbortSoftware()
+	}
+	c.fail(c.emu.Abort(htm.CodeSoftware))
+}
+
+// hwEmuRead reads the newest committed version of h in an emulated attempt.
+func (tx *Tx) hwEmuRead(h *varHeader) *vnode {
+	c := tx.hw
+	if len(tx.reads) > 0 {
+		if r := tx.findRead(h); r != nil {
+			return r.node // still current: revalidated whenever the clock moves
+		}
+	}
+	// Subscribe first (register the line), then look at the lock.
+	if st := c.emu.Read(uintptr(unsafe.Pointer(h))); st != htm.Started {
+		c.fail(st)
+	}
+	var n *vnode
+	for {
+		m := h.meta.Load() // acquire
+		if m&metaLocked != 0 {
+			c.busy = h
+			c.fail(c.emu.Abort(htm.CodeLockBusy))
+		}
+		n = h.head.Load() // acquire: pairs with the head store in commit
+		if h.meta.Load() != m {
+			continue // a commit slipped in between: read again
+		}
+		tx.reads = append(tx.reads, readEntry{h: h, meta: m, node: n})
+		break
+	}
+	if st := c.emu.Check(); st != htm.Started {
+		c.fail(st)
+	}
+	// A multi-Var commit ticks the clock after locking and before
+	// installing: if it moved, an earlier read may have been overwritten.
+	if now := clock.v.Load(); now != c.rv {
+		c.rv = now
+		for i := range tx.reads {
+			r := &tx.reads[i]
+			if r.h.meta.Load() != r.meta {
+				c.fail(c.emu.Abort(htm.CodeNotHead))
+			}
+		}
+	}
+	return n
+}
+
+// RunHardware runs fn once as a hardware attempt in the given mode and
+// reports how it ended.
+//
+//   - status htm.Started: the attempt committed (err nil), or fn returned
+//     err and nothing was written. Either way the call is over.
+//   - any other status: the attempt aborted and nothing was written; the
+//     caller decides how to go on (package fallback). For
+//     explicit(htm.CodeLockBusy), RunHardware has already waited, outside the
+//     attempt, until the lock or irrevocable token it found held was free.
+//
+// A panic in fn that is not an abort rolls the attempt back and propagates.
+// RunHardware must not be called inside a transaction (see [InTransaction]);
+// mode HWReal requires [RealHardware] and htm.Enabled(), and HWEmulated an
+// emulator installed by [SetEmulator].
+func RunHardware(fn func(tx *Tx) error, mode HWMode) (htm.Status, error) {
+	g := getg()
+	w := getWorker()
+	tx := &w.tx
+	c := hwctxPool.Get().(*HWContext)
+	*c = HWContext{mode: mode}
+	enterActive(g, tx)
+	var st htm.Status
+	var err error
+	if mode == HWReal {
+		st, err = tx.runReal(fn, c)
+	} else {
+		st, err = tx.runEmulated(fn, c)
+	}
+	exitActive(tx)
+	busy, bIrr := c.busy, c.bIrr
+	hwctxPool.Put(c)
+	putWorker(w)
+	countHW(w, st)
+	if st.Explicit() && st.Code() == htm.CodeLockBusy {
+		hwWaitBusy(busy, bIrr)
+	}
+	return st, err
+}
+
+// hwWaitBusy waits, outside any attempt, for the lock of h (if not nil) and
+// the irrevocable token to be free.
+func hwWaitBusy(h *varHeader, irr bool) {
+	if h != nil {
+		for round := 0; h.meta.Load()&metaLocked != 0 && round < 64; round++ {
+			spinWait(round)
+		}
+	}
+	if irr || irrev.active.Load() != 0 {
+		irrevWait()
+	}
+}
+
+// hwBegin prepares tx for an attempt.
+func (tx *Tx) hwBegin(c *HWContext) {
+	tx.state = txActive
+	tx.reads = tx.reads[:0]
+	tx.writes = tx.writes[:0]
+	tx.rindex, tx.windex = nil, nil
+	tx.rindexed = 0
+	tx.spLen = 0
+	tx.sps = tx.sps[:0]
+	tx.stale, tx.staleVar = false, nil
+	tx.nest = 0
+	tx.attempt = 1
+	tx.fastRead = false
+	tx.hw = c
+}
+
+func (tx *Tx) hwEnd() {
+	tx.hw = nil
+	tx.state = txIdle
+}
+
+// hwBody runs fn, turning the abort unwind into ctlHW. Any other panic is
+// passed to cleanup and continues.
+func (tx *Tx) hwBody(fn func(tx *Tx) error, cleanup func()) (err error, ctl control) {
+	defer func() {
+		if r := recover(); r != nil {
+			if c, ok := r.(control); ok && c == ctlHW {
+				ctl = c
+				return
+			}
+			cleanup()
+			panic(r)
+		}
+	}()
+	return fn(tx), ctlNone
+}
+
+func (tx *Tx) runEmulated(fn func(tx *Tx) error, c *HWContext) (htm.Status, error) {
+	w := tx.w
+	e := hwEmu
+	et, st := e.Begin()
+	if st != htm.Started {
+		return st, nil
+	}
+	c.emu = et
+	tx.hwBegin(c)
+	tx.rv = w.slot.Pin(&clock.v) // keeps the nodes read from being recycled
+	c.rv = tx.rv
+	// Subscribe to the irrevocable token.
+	if et.Read(uintptr(unsafe.Pointer(&irrev.active))) == htm.Started && irrev.active.Load() != 0 {
+		c.bIrr = true
+		st = et.Abort(htm.CodeLockBusy)
+	}
+	var err error
+	var ctl control
+	if st == htm.Started {
+		err, ctl = tx.hwBody(fn, func() {
+			et.Abort(htm.CodeSoftware)
+			tx.rollback()
+			tx.hwEnd()
+			w.slot.Unpin()
+			exitActive(tx)
+			hwctxPool.Put(c)
+			putWorker(w)
+		})
+		switch {
+		case ctl == ctlHW:
+			st = c.st
+		case err != nil || len(tx.writes) == 0:
+			st = et.End()
+		default:
+			var cst htm.Status
+			st = et.EndWith(func() { cst = tx.hwCommitEmu(c) })
+			if st == htm.Started && cst != htm.Started {
+				st = cst
+			}
+		}
+	}
+	if st != htm.Started {
+		err = nil
+	}
+	tx.rollback() // after a commit the log holds no nodes any more
+
+	tx.hwEnd()
+	w.slot.Unpin()
+	return st, err
+}
+
+// hwCommitEmu installs an emulated attempt's writes with the software
+// protocol. It runs inside EmuTx.EndWith, so it never waits: a held lock or
+// token makes it give up with CodeLockBusy, a failed validation with
+// CodeNotHead. It does not announce its writes to the emulator: its own
+// Write registrations already doomed the emulated readers of those lines.
+func (tx *Tx) hwCommitEmu(c *HWContext) htm.Status {
+	single := tx.singleVar()
+	bits := uint64(metaLock)
+	if single {
+		bits = metaLocked
+	}
+	for i := range tx.writes {
+		e := &tx.writes[i]
+		m := e.h.meta.Load()
+		if m&metaLocked != 0 || !e.h.meta.CompareAndSwap(m, m|bits) {
+			tx.unlock(i)
+			c.busy = e.h
+			return htm.ExplicitStatus(htm.CodeLockBusy)
+		}
+		e.old = m
+	}
+	// Dekker with becomeIrrevocable, as in commit.
+	if irrev.active.Load() != 0 {
+		tx.unlock(len(tx.writes))
+		c.bIrr = true
+		return htm.ExplicitStatus(htm.CodeLockBusy)
+	}
+	var wv uint64
+	if single {
+		wv = clock.v.Load()
+	} else {
+		wv = clock.v.Add(1)
+	}
+	for i := range tx.reads {
+		r := &tx.reads[i]
+		m := r.h.meta.Load()
+		if m == r.meta {
+			continue
+		}
+		if m&metaLocked != 0 && m&^metaLock == r.meta && tx.hwFindWrite(r.h) >= 0 {
+			continue
+		}
+		tx.unlock(len(tx.writes))
+		return htm.ExplicitStatus(htm.CodeNotHead)
+	}
+	var flags uint32
+	if single {
+		flags = flagSingle
+	}
+	for i := range tx.writes {
+		e := &tx.writes[i]
+		n := e.node
+		n.ts, n.flags = wv, flags
+		n.prev.Store(e.h.head.Load())
+		e.h.head.Store(n) // release: publishes n
+		tx.trim(e.h, n)
+		e.h.meta.Store((e.old>>metaShift + 1) << metaShift) // release: unlock
+		if e.h.nwait.Load() != 0 {
+			wakeWaiters(e.h)
+		}
+		e.node = nil
+	}
+	tx.hwMaintain()
+	return htm.Started
+}
+
+// hwMaintain advances the GC horizon now and then, as commit does.
+func (tx *Tx) hwMaintain() {
+	w := tx.w
+	w.commits++
+	if w.commits >= horizonEvery {
+		w.commits = 0
+		gc.Horizon(clock.v.Load())
+	}
 }

@@ -1,0 +1,111 @@
+package hybrid
+
+import (
+	"runtime"
+
+	"github.com/hytm/hytm/fallback"
+	"github.com/hytm/hytm/htm"
+	"github.com/hytm/hytm/stm"
+)
+
+// Var is a transactional variable holding a value of type T; it is
+// [stm.Var], so Vars are shared freely between hybrid and stm transactions.
+type Var[T any] = stm.Var[T]
+
+// Tx is a running transaction, hardware or software; it is [stm.Tx].
+type Tx = stm.Tx
+
+// NewVar returns a Var holding v, as if committed before every transaction.
+func NewVar[T any](v T) *Var[T] { return stm.NewVar(v) }
+
+// OrElse returns a body that runs fns in order until one does not call
+// Retry; see [stm.OrElse]. In a hardware attempt it moves the transaction to
+// software first.
+func OrElse(fns ...func(tx *Tx) error) func(tx *Tx) error { return stm.OrElse(fns...) }
+
+// Execution mode, set once at init (or by tests between runs).
+var (
+	hwOn   bool       // hardware attempts are enabled
+	hwMode stm.HWMode // how they run
+	sites  fallback.SiteTable
+)
+
+// trace, when set (tests), sees every aborted attempt and the decision.
+var trace func(st htm.Status, a fallback.Action)
+
+func init() {
+	switch {
+	case htm.Emulated():
+		setEmulator(htm.DefaultEmulator())
+	case htm.Enabled() && stm.RealHardware:
+		hwOn, hwMode = true, stm.HWReal
+	}
+}
+
+// setEmulator runs hardware attempts on e from now on (nil: software only).
+// Call it only while no transaction runs.
+func setEmulator(e *htm.Emulator) {
+	stm.SetEmulator(e)
+	hwOn, hwMode = e != nil, stm.HWEmulated
+	sites.Reset()
+}
+
+// HardwareEnabled reports whether Atomically tries hardware attempts: the
+// CPU's RTM (htm.Enabled, in a build with the real path) or the emulator
+// (HYTM_HTM=emulate).
+func HardwareEnabled() bool { return hwOn }
+
+// Atomically runs fn as one transaction and returns its error, with the
+// contract of [stm.Atomically]: fn may run more than once, its Stores become
+// visible at once when it returns nil, and are discarded when it returns an
+// error or panics; called inside a transaction it joins it (flat nesting).
+//
+// When hardware is enabled, fn first runs as a hardware attempt, under the
+// policy of package fallback, and moves to software when hardware fails.
+// Bodies that may run in hardware must follow the restrictions in the
+// package documentation. When hardware is not enabled, Atomically is
+// stm.Atomically behind one predictable branch.
+func Atomically(fn func(tx *Tx) error) error {
+	if !hwOn {
+		return stm.Atomically(fn)
+	}
+	return atomicallyHW(fn)
+}
+
+//go:noinline
+func atomicallyHW(fn func(tx *Tx) error) error {
+	if stm.InTransaction() {
+		return stm.Atomically(fn) // joins the running transaction
+	}
+	var pc [1]uintptr
+	runtime.Callers(3, pc[:]) // the caller of Atomically: the call site
+	site := sites.Lookup(pc[0])
+	if !site.UseHardware() {
+		return stm.Atomically(fn)
+	}
+	var a fallback.HWAttempts
+	var b fallback.Backoff
+	b.Seed(uint64(pc[0]))
+	for {
+		st, err := stm.RunHardware(fn, hwMode)
+		if st == htm.Started {
+			site.Committed()
+			return err
+		}
+		act := a.Next(st)
+		if trace != nil {
+			trace(st, act)
+		}
+		switch act {
+		case fallback.Hardware:
+			b.Wait(a.Conflicts)
+		case fallback.HardwareNoCharge:
+			// RunHardware already waited for the lock.
+		case fallback.SoftwareCapacity:
+			site.Capacity()
+			return stm.Atomically(fn)
+		default:
+			return stm.Atomically(fn)
+		}
+	}
+}

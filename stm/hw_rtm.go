@@ -1,0 +1,144 @@
+//go:build amd64 && !purego && !race
+
+package stm
+
+import (
+	"github.com/hytm/hytm/htm"
+)
+
+// RealHardware reports whether this build contains the real RTM path of
+// [RunHardware] (mode [HWReal]). It is false under the race detector, whose
+// instrumentation calls into the runtime on every access and so would abort
+// every hardware transaction, and on builds without the RTM instructions.
+const RealHardware = true
+
+// hwStackReserve is the stack, in bytes, made available before XBEGIN.
+const hwStackReserve = 16 << 10
+
+// growStack makes sure the goroutine's stack has hwStackReserve bytes free
+// below the caller. A body that needs more stack than it has calls
+// morestack, which copies the stack: inside RTM that is far beyond any write
+// set, so the attempt aborts with capacity, and since the stack is restored
+// with everything else, the next attempt aborts the same way and the call
+// site would learn to skip hardware for no reason. Touching a large frame
+// once, before XBEGIN, grows the stack outside the transaction; Go stacks
+// shrink only during GC, so the room usually stays.
+//
+//go:noinline
+func growStack(i int) byte {
+	var buf [hwStackReserve]byte
+	buf[i%len(buf)] = byte(i)
+	return buf[(i*7)%len(buf)]
+}
+
+func hwRealAbortSoftware() {
+	htm.AbortSoftware()
+	panic("stm: hardware abort returned inside a transaction")
+}
+
+// hwRealHead reads h's newest version inside an RTM transaction. Reading
+// meta first subscribes to the Var's commit lock: a software commit that
+// locks it later aborts the transaction.
+func (tx *Tx) hwRealHead(h *varHeader) *vnode {
+	c := tx.hw
+	if h.meta.Load()&metaLocked != 0 {
+		htm.AbortLockBusy()
+	}
+	if c.read0 == nil {
+		c.read0 = h
+	} else if c.read0 != h {
+		c.readOther = true
+	}
+	return h.head.Load()
+}
+
+// hwRealNode takes a version node for h from the nursery inside an RTM
+// transaction; it never allocates.
+func (tx *Tx) hwRealNode(h *varHeader) *vnode {
+	if len(tx.writes) == cap(tx.writes) {
+		htm.AbortSoftware()
+	}
+	p := tx.w.nursery.Get(h.tkey)
+	if p == nil {
+		htm.AbortSoftware()
+	}
+	return (*vnode)(p)
+}
+
+func (tx *Tx) runReal(fn func(tx *Tx) error, c *HWContext) (st htm.Status, err error) {
+	tx.hwBegin(c)
+	growStack(int(uintptr(unsafePointer(tx))))
+	st = htm.Begin()
+	if st == htm.Started {
+		// Eager subscription to the irrevocable token.
+		if irrev.active.Load() != 0 {
+			htm.AbortLockBusy()
+		}
+		err = fn(tx)
+		if err == nil && len(tx.writes) > 0 {
+			tx.hwCommitReal()
+		}
+		htm.End()
+		if err == nil {
+			tx.hwAfterCommit()
+		}
+	} else {
+		err = nil
+		if st.Explicit() && st.Code() == htm.CodeLockBusy {
+			c.bIrr = irrev.active.Load() != 0
+		}
+	}
+	// After an abort the hardware restored the log and the nursery; after a
+	// commit the nodes are published. Either way nothing is ours any more.
+	for i := range tx.writes {
+		tx.writes[i].node = nil
+	}
+	tx.writes = tx.writes[:0]
+	tx.hwEnd()
+	return st, err
+}
+
+// hwCommitReal installs the write log inside the RTM transaction. The
+// transaction makes the stamp, the links, the head stores and the meta bumps
+// one atomic step, so no lock is taken.
+func (tx *Tx) hwCommitReal() {
+	c := tx.hw
+	single := len(tx.writes) == 1 && !c.readOther && (c.read0 == nil || c.read0 == tx.writes[0].h)
+	var wv uint64
+	var flags uint32
+	if single {
+		wv, flags = clock.v.Load(), flagSingle
+	} else {
+		wv = clock.v.Load() + 1
+		clock.v.Store(wv)
+	}
+	for i := range tx.writes {
+		e := &tx.writes[i]
+		m := e.h.meta.Load()
+		if m&metaLocked != 0 {
+			htm.AbortLockBusy()
+		}
+		n := e.node
+		n.ts, n.flags = wv, flags
+		n.prev.Store(e.h.head.Load())
+		e.h.head.Store(n)
+		e.h.meta.Store((m>>metaShift + 1) << metaShift)
+	}
+}
+
+// hwAfterCommit trims the chains a hardware commit grew and wakes Retry
+// waiters, outside the transaction. Trimming needs the Var's lock; a Var
+// whose lock is busy is trimmed by that commit instead.
+func (tx *Tx) hwAfterCommit() {
+	for i := range tx.writes {
+		h := tx.writes[i].h
+		if m := h.meta.Load(); m&metaLocked == 0 && h.meta.CompareAndSwap(m, m|metaLocked) {
+			tx.trim(h, h.head.Load())
+			h.meta.Store(m)
+		}
+		if h.nwait.Load() != 0 {
+			wakeWaiters(h)
+		}
+	}
+	tx.hwMaintain()
+}
