@@ -10,11 +10,6 @@ import (
 // trimDepth commits of a hot Var.
 const trimDepth = 16
 
-// trimLag is how far (in clock ticks) the horizon may trail a new version
-// before the Var goes to the trim queue. Hot Vars trail by a tick or two and
-// are trimmed by their own writers.
-const trimLag = 4
-
 // horizonEvery bounds how often a worker rescans the horizon.
 const horizonEvery = 64
 
@@ -119,8 +114,14 @@ func (tx *Tx) commit() bool {
 		}
 		// Trim lazily: walk the chain only when it has grown by trimDepth
 		// since the last cut, so a commit usually does O(1) work here.
-		if n.depth > trimDepth && tx.trim(e.h, n) {
-			long = true
+		if n.depth > trimDepth {
+			if tx.trim(e.h, n) {
+				long = true
+			}
+		} else if n.depth > 2 && !e.h.queued.Load() {
+			// Longer than two versions and not trimmed now: queue it, so
+			// that it is trimmed even if it is never written again.
+			enqueueTrim(e.h)
 		}
 		// release: unlock with the next sequence number.
 		e.h.meta.Store((e.old>>metaShift + 1) << metaShift)
@@ -185,9 +186,10 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 		}
 	}
 	head.depth = depth
-	if depth > 2 && head.ts > hz+trimLag && !h.queued.Load() {
-		// A snapshot well behind this commit holds versions: make sure
-		// the chain is trimmed once it ends, even if h is not written again.
+	if depth > 2 && !h.queued.Load() {
+		// A snapshot holds versions (or single-Var commits share the
+		// horizon's stamp): make sure the chain is trimmed once they fall
+		// below the horizon, even if h is not written again.
 		enqueueTrim(h)
 	}
 	return depth > trimDepth/2
@@ -199,7 +201,9 @@ func (tx *Tx) recycle(h *varHeader, n *vnode) {
 		next := n.prev.Load()
 		n.setPrevPrivate(nil)
 		tx.w.stats.add(statTrimmed)
-		tx.w.nursery.Put(h.tkey, unsafePointer(n))
+		if nurseryEnabled {
+			tx.w.nursery.Put(h.tkey, unsafePointer(n))
+		}
 		n = next
 	}
 }

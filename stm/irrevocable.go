@@ -104,6 +104,8 @@ func (tx *Tx) commitIrrevocable() {
 		}
 		if n.depth > trimDepth {
 			tx.trim(e.h, n)
+		} else if n.depth > 2 && !e.h.queued.Load() {
+			enqueueTrim(e.h) // see commit
 		}
 		e.h.meta.Store((e.old>>metaShift + 1) << metaShift) // release: unlock
 		if e.h.nwait.Load() != 0 {

@@ -8,15 +8,17 @@ import (
 )
 
 // The trim queue holds Vars whose chains a commit left longer than two
-// versions, because a snapshot still needed them. Every horizon rescan
+// versions (a snapshot still needed them, or lazy trimming has not walked
+// them yet). Every Var with more than two versions is queued. Every horizon rescan
 // (about every horizonEvery commits per worker, sooner while chains are
 // long) trims a few queued Vars, so a Var that is no longer written still
 // gets back to at most two versions within a bounded number of commits after
 // the snapshots that held its versions end.
 var trimQ struct {
-	n  atomic.Int32 // len(q), read without the lock
-	mu sync.Mutex
-	q  []*varHeader
+	n     atomic.Int32 // len(q) - first, read without the lock
+	mu    sync.Mutex
+	q     []*varHeader // FIFO: q[first:]
+	first int
 }
 
 func enqueueTrim(h *varHeader) {
@@ -25,38 +27,74 @@ func enqueueTrim(h *varHeader) {
 	}
 	trimQ.mu.Lock()
 	trimQ.q = append(trimQ.q, h)
-	trimQ.n.Store(int32(len(trimQ.q)))
+	trimQ.n.Store(int32(len(trimQ.q) - trimQ.first))
 	trimQ.mu.Unlock()
+}
+
+// popTrim removes the oldest queued Var, or returns nil. O(1) amortized.
+// With wait false it gives up at once if another worker holds the queue.
+func popTrim(wait bool) *varHeader {
+	if wait {
+		trimQ.mu.Lock()
+	} else if !trimQ.mu.TryLock() {
+		return nil
+	}
+	defer trimQ.mu.Unlock()
+	q, f := trimQ.q, trimQ.first
+	if f == len(q) {
+		return nil
+	}
+	h := q[f]
+	q[f] = nil
+	f++
+	if f == len(q) {
+		q, f = q[:0], 0
+	} else if f >= 64 && 2*f >= len(q) {
+		k := copy(q, q[f:])
+		clear(q[k:])
+		q, f = q[:k], 0
+	}
+	trimQ.q, trimQ.first = q, f
+	trimQ.n.Store(int32(len(q) - f))
+	return h
 }
 
 // trimQueued trims up to n queued Vars, taking each one's commit lock
 // without waiting (a Var whose lock is busy is being written, and its writer
 // trims it).
 func trimQueued(w *worker, n int) {
+	trimQueuedWait(w, n, false)
+}
+
+// trimQueuedWait is trimQueued; with wait false (from commits) it leaves the
+// queue alone when another worker is working on it, and it stops at the
+// first Var that is not below the horizon yet (the Vars behind it were
+// queued later and are most likely held too).
+func trimQueuedWait(w *worker, n int, wait bool) {
 	for ; n > 0 && trimQ.n.Load() > 0; n-- {
-		trimQ.mu.Lock()
-		k := len(trimQ.q)
-		if k == 0 {
-			trimQ.mu.Unlock()
+		h := popTrim(wait)
+		if h == nil {
 			return
 		}
-		h := trimQ.q[0]
-		copy(trimQ.q, trimQ.q[1:])
-		trimQ.q[k-1] = nil
-		trimQ.q = trimQ.q[:k-1]
-		trimQ.n.Store(int32(k - 1))
-		trimQ.mu.Unlock()
-
 		h.queued.Store(false)
 		if h.head.Load().ts >= gc.CachedHorizon() {
-			// Written recently: its writers trim it, and taking its lock
-			// here could only make one of them abort.
+			// Its head is not below the horizon yet (a snapshot holds it,
+			// or it was written since the last scan): keep it queued. Its
+			// writers may never come back, so dropping it could leave the
+			// chain long for good.
+			enqueueTrim(h)
+			if !wait {
+				return
+			}
 			continue
 		}
 		m := h.meta.Load()
 		// acq-rel CAS: the commit lock, as a single-Var writer takes it, so
 		// readers do not wait for us.
 		if m&metaLocked != 0 || !h.meta.CompareAndSwap(m, m|metaLocked) {
+			// Being written: its writer may have seen h queued and not
+			// queued it again, so keep it.
+			enqueueTrim(h)
 			continue
 		}
 		w.tx.trim(h, h.head.Load()) // re-enqueues h if still long
@@ -70,10 +108,9 @@ func trimQueued(w *worker, n int) {
 // memory at once rather than over the next commits.
 func TrimAll() {
 	w := getWorker()
-	gc.Horizon(clock.v.Load())
-	trimQ.mu.Lock()
-	n := len(trimQ.q)
-	trimQ.mu.Unlock()
-	trimQueued(w, n)
+	// Tick first: single-Var commits stamp the current clock, and only
+	// versions strictly below the horizon can be trimmed.
+	gc.Horizon(clock.v.Add(1))
+	trimQueuedWait(w, int(trimQ.n.Load()), true)
 	putWorker(w)
 }

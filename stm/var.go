@@ -181,7 +181,11 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 		tx.abort(CauseStale, tx.staleVar)
 	}
 	var n *version[T]
-	if p := tx.w.nursery.Get(v.h.tkey); p != nil {
+	var p unsafe.Pointer
+	if nurseryEnabled {
+		p = tx.w.nursery.Get(v.h.tkey)
+	}
+	if p != nil {
 		n = (*version[T])(p)
 		n.ts, n.flags, n.depth = 0, 0, 0
 		n.setPrevPrivate(nil)

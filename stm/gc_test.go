@@ -1,0 +1,542 @@
+package stm
+
+import (
+	"errors"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Tests of version reclamation (package gc as stm uses it). They read global
+// counters (Stats.Trimmed, the trim queue), so none of them is parallel.
+
+// chainLen counts the versions reachable from h. Call it only while no
+// transaction writes h.
+func chainLen(h *varHeader) int {
+	n := 0
+	for p := h.head.Load(); p != nil; p = p.prev.Load() {
+		n++
+	}
+	return n
+}
+
+func maxChain[T any](vs []*Var[T]) (maxLen, total int) {
+	for _, v := range vs {
+		l := chainLen(&v.h)
+		total += l
+		maxLen = max(maxLen, l)
+	}
+	return maxLen, total
+}
+
+// drainTrimQueue empties the trim queue so that later Stats.Trimmed deltas
+// count only this test's Vars.
+func drainTrimQueue(t *testing.T) {
+	t.Helper()
+	for range 8 {
+		TrimAll()
+		if trimQ.n.Load() == 0 {
+			return
+		}
+	}
+	t.Fatalf("trim queue still holds %d Vars", trimQ.n.Load())
+}
+
+var errDiscard = errors.New("discard")
+
+// TestGCTrimCounts: over a concurrent run with a long reader for part of it,
+// versions created (one per NewVar plus one per Var written by each
+// committed transaction) equal versions reclaimed (Stats.Trimmed) plus
+// versions live (the sum of chain lengths). Aborted and discarded tentative
+// versions are not versions: they never reach a chain.
+func TestGCTrimCounts(t *testing.T) {
+	drainTrimQueue(t)
+	trimmed0 := ReadStats().Trimmed
+	const nv, workers = 64, 4
+	iters := 20000
+	if testing.Short() {
+		iters = 3000
+	}
+	vs := make([]*Var[int], nv)
+	for i := range vs {
+		vs[i] = NewVar(i)
+	}
+	var created atomic.Int64
+	created.Add(nv)
+
+	// A long reader pins its snapshot for the first part of the run.
+	started, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		first := true
+		_ = Atomically(func(tx *Tx) error {
+			vs[0].Load(tx)
+			if first {
+				first = false
+				close(started)
+				<-release
+			}
+			return nil
+		})
+	}()
+	<-started
+
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 1))
+			for i := range iters {
+				if g == 0 && i == iters/3 {
+					close(release)
+				}
+				switch k := r.IntN(8); {
+				case k == 0: // read-only
+					_ = Atomically(func(tx *Tx) error {
+						for range 4 {
+							vs[r.IntN(nv)].Load(tx)
+						}
+						return nil
+					})
+				case k == 1: // discarded: its tentative versions go back
+					a := vs[r.IntN(nv)]
+					_ = Atomically(func(tx *Tx) error {
+						a.Store(tx, a.Load(tx)+1)
+						return errDiscard
+					})
+				case k < 5: // single-Var
+					a := vs[r.IntN(nv)]
+					if Atomically(func(tx *Tx) error {
+						a.Store(tx, a.Load(tx)+1)
+						a.Store(tx, a.Load(tx)+1) // same node, one version
+						return nil
+					}) == nil {
+						created.Add(1)
+					}
+				default: // multi-Var, 2 or 3 distinct Vars
+					i0 := r.IntN(nv)
+					i1 := (i0 + 1 + r.IntN(nv-1)) % nv
+					w := []*Var[int]{vs[i0], vs[i1]}
+					if k == 7 {
+						if i2 := (i1 + 1) % nv; i2 != i0 {
+							w = append(w, vs[i2])
+						}
+					}
+					if Atomically(func(tx *Tx) error {
+						for _, v := range w {
+							v.Store(tx, v.Load(tx)+1)
+						}
+						return nil
+					}) == nil {
+						created.Add(int64(len(w)))
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	TrimAll()
+	maxLen, live := maxChain(vs)
+	trimmed := ReadStats().Trimmed - trimmed0
+	t.Logf("created %d = trimmed %d + live %d (longest chain %d)", created.Load(), trimmed, live, maxLen)
+	if uint64(created.Load()) != trimmed+uint64(live) {
+		t.Fatalf("created %d != trimmed %d + live %d", created.Load(), trimmed, live)
+	}
+	if trimmed == 0 {
+		t.Fatal("nothing was trimmed")
+	}
+}
+
+// longReaderRun starts a read-only transaction that blocks inside its body
+// after its first Load, writes every Var of vs several times while it
+// lives, checks that the chains grew by exactly the number of versions
+// written (nothing the reader may see was trimmed) and that the reader still
+// sees the initial values, and ends it.
+func longReaderRun(t *testing.T, vs []*Var[int], other *Var[int]) {
+	t.Helper()
+	const rounds = 12
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan []int)
+	go func() {
+		var seen []int
+		first := true
+		_ = Atomically(func(tx *Tx) error {
+			vs[0].Load(tx)
+			if first {
+				first = false
+				close(started)
+				<-release
+			}
+			seen = seen[:0]
+			for _, v := range vs {
+				seen = append(seen, v.Load(tx))
+			}
+			return nil
+		})
+		done <- seen
+	}()
+	<-started
+	for r := range rounds {
+		for i := 0; i < len(vs); i += 2 {
+			a, b := vs[i], vs[(i+1)%len(vs)]
+			if r%2 == 0 {
+				// multi-Var: ticks the clock
+				_ = Atomically(func(tx *Tx) error {
+					a.Store(tx, a.Load(tx)+1)
+					b.Store(tx, b.Load(tx)+1)
+					return nil
+				})
+			} else {
+				// single-Var: stamped without a tick
+				_ = Atomically(func(tx *Tx) error { a.Store(tx, a.Load(tx)+1); return nil })
+				_ = Atomically(func(tx *Tx) error { b.Store(tx, b.Load(tx)+1); return nil })
+			}
+		}
+	}
+	for i, v := range vs {
+		if l := chainLen(&v.h); l != 1+rounds {
+			t.Errorf("Var %d: chain %d while the reader lives, want %d", i, l, 1+rounds)
+		}
+	}
+	// Writes elsewhere while the reader still lives: horizon rescans pop the
+	// trim queue, but must not lose the Vars the reader holds long.
+	for range 4 * horizonEvery {
+		_ = Atomically(func(tx *Tx) error { other.Store(tx, other.Load(tx)+1); return nil })
+	}
+	close(release)
+	seen := <-done
+	for i, x := range seen {
+		if x != i {
+			t.Fatalf("reader saw Var %d = %d, want its snapshot value %d", i, x, i)
+		}
+	}
+}
+
+func newVars(n int) []*Var[int] {
+	vs := make([]*Var[int], n)
+	for i := range vs {
+		vs[i] = NewVar(i)
+	}
+	return vs
+}
+
+// TestGCLongReader: chains grow only while a long reader lives and are back
+// to at most 2 versions after it ends.
+//
+// Bound tested: after the reader ends, one goroutine makes at most
+// horizonEvery*(nv/2+2) commits on one other Var (every horizonEvery
+// commits a worker rescans the horizon and trims 2 queued Vars), or calls
+// TrimAll once.
+func TestGCLongReader(t *testing.T) {
+	const nv = 32
+	t.Run("commits", func(t *testing.T) {
+		if raceEnabled {
+			t.Skip("race mode: sync.Pool drops workers, so per-worker commit counts restart")
+		}
+		drainTrimQueue(t)
+		vs, other := newVars(nv), NewVar(0)
+		longReaderRun(t, vs, other)
+		bound := horizonEvery * (nv/2 + 2)
+		for i := range bound {
+			_ = Atomically(func(tx *Tx) error { other.Store(tx, other.Load(tx)+1); return nil })
+			if m, _ := maxChain(vs); m <= 2 {
+				t.Logf("all chains <= 2 after %d commits (bound %d)", i+1, bound)
+				return
+			}
+		}
+		m, total := maxChain(vs)
+		t.Fatalf("after %d commits: longest chain %d, %d versions for %d Vars", bound, m, total, nv)
+	})
+	t.Run("TrimAll", func(t *testing.T) {
+		drainTrimQueue(t)
+		vs, other := newVars(nv), NewVar(0)
+		longReaderRun(t, vs, other)
+		TrimAll()
+		if m, total := maxChain(vs); m > 2 {
+			t.Fatalf("after TrimAll: longest chain %d, %d versions for %d Vars", m, total, nv)
+		}
+	})
+}
+
+// TestGCUnwrittenAfterSingleVarBurst: a Var written many times by
+// single-Var commits (which do not tick the clock) and then never again must
+// still get back to at most 2 versions.
+func TestGCUnwrittenAfterSingleVarBurst(t *testing.T) {
+	drainTrimQueue(t)
+	v := NewVar(0)
+	for range 10 {
+		_ = Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
+	}
+	x, y := NewVar(0), NewVar(0)
+	for range horizonEvery * 4 {
+		_ = Atomically(func(tx *Tx) error { // multi-Var: ticks
+			x.Store(tx, x.Load(tx)+1)
+			y.Store(tx, y.Load(tx)+1)
+			return nil
+		})
+	}
+	TrimAll()
+	if l := chainLen(&v.h); l > 2 {
+		t.Fatalf("chain %d after the burst ended", l)
+	}
+}
+
+// checked is a value carrying a checksum of its fields. A reader that got a
+// recycled node being rewritten would see fields from two values.
+type checked struct {
+	id, seq uint64
+	amount  int64
+	pad     [3]uint64
+	sum     uint64
+}
+
+func (c *checked) checksum() uint64 {
+	h := c.id*0x9E3779B97F4A7C15 ^ c.seq*0xC2B2AE3D27D4EB4F ^ uint64(c.amount)*0x165667B19E3779F9
+	for _, p := range c.pad {
+		h = (h ^ p) * 0x100000001B3
+	}
+	return h
+}
+
+func mkChecked(id, seq uint64, amount int64) checked {
+	c := checked{id: id, seq: seq, amount: amount}
+	c.pad = [3]uint64{seq ^ id, seq * 3, uint64(amount) + id}
+	c.sum = c.checksum()
+	return c
+}
+
+// TestGCUseAfterRecycle: writers churn Vars (transfers between two, and
+// single-Var rewrites) so that nodes are trimmed and reused at a high rate;
+// readers, one of them sometimes long, Load every Var and verify each
+// value's checksum and the conserved total inside their bodies. Run it with
+// -race: a recycled node handed out while a snapshot could still read it
+// is a data race between the new owner's Store and the reader's Load.
+func TestGCUseAfterRecycle(t *testing.T) {
+	const nv, total = 32, 32 * 1000
+	vs := make([]*Var[checked], nv)
+	for i := range vs {
+		vs[i] = NewVar(mkChecked(uint64(i), 0, 1000))
+	}
+	dur := 1500 * time.Millisecond
+	if testing.Short() {
+		dur = 400 * time.Millisecond
+	}
+	var stop atomic.Bool
+	var bad, reads, writes atomic.Int64
+	verify := func(i int, c checked) {
+		if c.sum != c.checksum() || c.id != uint64(i) {
+			bad.Add(1)
+		}
+	}
+	trimmed0 := ReadStats().Trimmed
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 2))
+			for !stop.Load() {
+				i := r.IntN(nv)
+				j := (i + 1 + r.IntN(nv-1)) % nv
+				amt := int64(r.IntN(5))
+				var err error
+				if r.IntN(4) == 0 {
+					err = Atomically(func(tx *Tx) error {
+						a := vs[i].Load(tx)
+						verify(i, a)
+						vs[i].Store(tx, mkChecked(a.id, a.seq+1, a.amount))
+						return nil
+					})
+				} else {
+					err = Atomically(func(tx *Tx) error {
+						a, b := vs[i].Load(tx), vs[j].Load(tx)
+						verify(i, a)
+						verify(j, b)
+						vs[i].Store(tx, mkChecked(a.id, a.seq+1, a.amount-amt))
+						vs[j].Store(tx, mkChecked(b.id, b.seq+1, b.amount+amt))
+						return nil
+					})
+				}
+				if err == nil {
+					writes.Add(1)
+				}
+			}
+		}()
+	}
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; !stop.Load(); n++ {
+				long := g == 0 && n%50 == 0
+				_ = Atomically(func(tx *Tx) error {
+					s := int64(0)
+					for i, v := range vs {
+						c := v.Load(tx)
+						verify(i, c)
+						s += c.amount
+						if long && i == 0 {
+							time.Sleep(2 * time.Millisecond) // pin while writers churn
+						}
+					}
+					if s != total {
+						bad.Add(1)
+					}
+					return nil
+				})
+				reads.Add(1)
+			}
+		}()
+	}
+	time.Sleep(dur)
+	stop.Store(true)
+	wg.Wait()
+	trimmed := ReadStats().Trimmed - trimmed0
+	t.Logf("%d writes, %d reads, %d versions trimmed", writes.Load(), reads.Load(), trimmed)
+	if n := bad.Load(); n != 0 {
+		t.Fatalf("%d checksum or total mismatches", n)
+	}
+	if trimmed == 0 {
+		t.Fatal("nothing was trimmed: the hammer did not exercise recycling")
+	}
+}
+
+type memVal [8]uint64
+
+func heapAlloc() uint64 {
+	var ms runtime.MemStats
+	for range 3 {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestGCBoundedMemory: 1e6 commits (1e5 with -short) over 1,000 Vars, with a
+// reader pinned for the second fifth of the run. After it ends and TrimAll,
+// the heap above the starting point stays within 2x the heap of the same
+// Vars holding one version each, measured in this test.
+func TestGCBoundedMemory(t *testing.T) {
+	const nv, workers = 1000, 4
+	commits := 1_000_000
+	if testing.Short() {
+		commits = 100_000
+		if raceEnabled {
+			commits = 40_000
+		}
+	}
+	drainTrimQueue(t)
+	before := heapAlloc()
+	vs := make([]*Var[memVal], nv)
+	for i := range vs {
+		vs[i] = NewVar(memVal{uint64(i)})
+	}
+	oneVersion := heapAlloc() - before
+
+	per := commits / workers
+	started, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		first := true
+		_ = Atomically(func(tx *Tx) error {
+			vs[0].Load(tx)
+			if first {
+				first = false
+				close(started)
+				<-release
+			}
+			return nil
+		})
+	}()
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 3))
+			for i := range per {
+				if g == 0 && i == per/5 {
+					// Pin for the second fifth of the run.
+					<-started
+				}
+				if g == 0 && i == 2*per/5 {
+					close(release)
+				}
+				a := vs[r.IntN(nv)]
+				if i%4 == 0 {
+					b := vs[r.IntN(nv)]
+					_ = Atomically(func(tx *Tx) error {
+						x, y := a.Load(tx), b.Load(tx)
+						x[1]++
+						y[2]++
+						a.Store(tx, x)
+						b.Store(tx, y)
+						return nil
+					})
+				} else {
+					_ = Atomically(func(tx *Tx) error {
+						x := a.Load(tx)
+						x[1]++
+						a.Store(tx, x)
+						return nil
+					})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	_, live := maxChain(vs)
+	TrimAll()
+	maxLen, liveAfter := maxChain(vs)
+	after := heapAlloc() - before
+	runtime.KeepAlive(vs)
+	t.Logf("%d commits: one version each %d B; after %d B (%.2fx); versions %d before TrimAll, %d after (longest %d)",
+		commits, oneVersion, after, float64(after)/float64(oneVersion), live, liveAfter, maxLen)
+	if maxLen > 2 {
+		t.Errorf("longest chain %d after TrimAll", maxLen)
+	}
+	if after > 2*oneVersion {
+		t.Fatalf("heap %d B > 2x the one-version heap %d B", after, oneVersion)
+	}
+}
+
+// Allocation guards: at steady state a transaction takes its version nodes
+// from its worker's nursery and its logs are preallocated.
+func TestGCZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("race mode: sync.Pool drops workers at random")
+	}
+	if !nurseryEnabled {
+		t.Skip("built with hytm_nonursery")
+	}
+	v := NewVar(0)
+	incr := func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil }
+	for range 1000 {
+		_ = Atomically(incr)
+	}
+	if a := testing.AllocsPerRun(10000, func() { _ = Atomically(incr) }); a != 0 {
+		t.Errorf("Incr1: %v allocs per transaction", a)
+	}
+	vs := newVars(16)
+	var sum int
+	read := func(tx *Tx) error {
+		s := 0
+		for _, v := range vs {
+			s += v.Load(tx)
+		}
+		sum = s
+		return nil
+	}
+	if a := testing.AllocsPerRun(10000, func() { _ = Atomically(read) }); a != 0 {
+		t.Errorf("Read16: %v allocs per transaction", a)
+	}
+	if sum != 120 {
+		t.Fatalf("sum %d", sum)
+	}
+}

@@ -1,0 +1,8 @@
+//go:build hytm_nonursery
+
+package stm
+
+// nurseryEnabled is false in builds tagged hytm_nonursery: Store allocates
+// every version and trimmed versions are left to the Go GC. For benchmarks
+// only (see gc/README-snippet.md).
+const nurseryEnabled = false
