@@ -34,6 +34,8 @@ import (
 //   - Explicit CodeSoftware (0xfe): the body needs software (Retry, OrElse,
 //     Inevitable, nested Atomically, an empty node supply). Go to software at
 //     once; it is not the site's capacity, so the site does not learn.
+//   - A site whose hardware attempt committed without a Store is taken to
+//     be read-only, and runs in software for a while (Site.ReadOnly).
 //   - Anything else (status 0: an interrupt, a fault, an instruction RTM does
 //     not allow, a spurious abort; debug; other explicit codes): go to
 //     software. Such aborts are usually transient, but they are also what a
@@ -174,6 +176,15 @@ func (s *Site) Capacity() {
 	}
 	s.shift.Store(k)
 	s.skip.Store(1 << k)
+}
+
+// ReadOnly records a hardware commit of a body that stored nothing: the
+// site's next 2^HWSkipMaxShift transactions run in software, whose
+// multi-version snapshots never abort a read-only transaction (so its body
+// runs once), while a hardware attempt could be aborted by writers and rerun
+// it. After the skip the site tries hardware once more, in case it writes.
+func (s *Site) ReadOnly() {
+	s.skip.Store(1 << HWSkipMaxShift)
 }
 
 // Committed records a hardware commit: the next skip will be shorter. It

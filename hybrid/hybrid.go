@@ -1,7 +1,7 @@
 package hybrid
 
 import (
-	"runtime"
+	"unsafe"
 
 	"github.com/hytm/hytm/fallback"
 	"github.com/hytm/hytm/htm"
@@ -77,19 +77,26 @@ func atomicallyHW(fn func(tx *Tx) error) error {
 	if stm.InTransaction() {
 		return stm.Atomically(fn) // joins the running transaction
 	}
-	var pc [1]uintptr
-	runtime.Callers(3, pc[:]) // the caller of Atomically: the call site
-	site := sites.Lookup(pc[0])
+	// The site is the body's code: the first word of the func value. It
+	// tells bodies apart as well as the caller's PC would (closures of one
+	// literal share it), costs a load instead of runtime.Callers, and stays
+	// distinct when every call goes through one wrapper.
+	pc := **(**uintptr)(unsafe.Pointer(&fn))
+	site := sites.Lookup(pc)
 	if !site.UseHardware() {
 		return stm.Atomically(fn)
 	}
 	var a fallback.HWAttempts
 	var b fallback.Backoff
-	b.Seed(uint64(pc[0]))
+	b.Seed(uint64(pc))
 	for {
-		st, err := stm.RunHardware(fn, hwMode)
+		st, readOnly, err := stm.RunHardware(fn, hwMode)
 		if st == htm.Started {
-			site.Committed()
+			if readOnly {
+				site.ReadOnly()
+			} else {
+				site.Committed()
+			}
 			return err
 		}
 		act := a.Next(st)

@@ -75,6 +75,7 @@ func (tx *Tx) runReal(fn func(tx *Tx) error, c *HWContext) (st htm.Status, err e
 			htm.AbortLockBusy()
 		}
 		err = fn(tx)
+		c.readOnly = len(tx.writes) == 0
 		if err == nil && len(tx.writes) > 0 {
 			tx.hwCommitReal()
 		}

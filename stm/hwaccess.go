@@ -68,6 +68,8 @@ type HWContext struct {
 	// writes)?
 	read0     *varHeader
 	readOther bool
+
+	readOnly bool // the attempt ended (committed) without a Store
 }
 
 var hwctxPool = sync.Pool{New: func() any { return new(HWContext) }}
@@ -206,7 +208,8 @@ func (tx *Tx) hwEmuRead(h *varHeader) *vnode {
 // reports how it ended.
 //
 //   - status htm.Started: the attempt committed (err nil), or fn returned
-//     err and nothing was written. Either way the call is over.
+//     err and nothing was written. Either way the call is over. readOnly
+//     reports whether the body stored nothing.
 //   - any other status: the attempt aborted and nothing was written; the
 //     caller decides how to go on (package fallback). For
 //     explicit(htm.CodeLockBusy), RunHardware has already waited, outside the
@@ -216,15 +219,13 @@ func (tx *Tx) hwEmuRead(h *varHeader) *vnode {
 // RunHardware must not be called inside a transaction (see [InTransaction]);
 // mode HWReal requires [RealHardware] and htm.Enabled(), and HWEmulated an
 // emulator installed by [SetEmulator].
-func RunHardware(fn func(tx *Tx) error, mode HWMode) (htm.Status, error) {
+func RunHardware(fn func(tx *Tx) error, mode HWMode) (st htm.Status, readOnly bool, err error) {
 	g := getg()
 	w := getWorker()
 	tx := &w.tx
 	c := hwctxPool.Get().(*HWContext)
 	*c = HWContext{mode: mode}
 	enterActive(g, tx)
-	var st htm.Status
-	var err error
 	if mode == HWReal {
 		st, err = tx.runReal(fn, c)
 	} else {
@@ -232,13 +233,14 @@ func RunHardware(fn func(tx *Tx) error, mode HWMode) (htm.Status, error) {
 	}
 	exitActive(tx)
 	busy, bIrr := c.busy, c.bIrr
+	readOnly = c.readOnly
 	hwctxPool.Put(c)
 	putWorker(w)
 	countHW(w, st)
 	if st.Explicit() && st.Code() == htm.CodeLockBusy {
 		hwWaitBusy(busy, bIrr)
 	}
-	return st, err
+	return st, readOnly, err
 }
 
 // hwWaitBusy waits, outside any attempt, for the lock of h (if not nil) and
@@ -323,6 +325,7 @@ func (tx *Tx) runEmulated(fn func(tx *Tx) error, c *HWContext) (htm.Status, erro
 		case ctl == ctlHW:
 			st = c.st
 		case err != nil || len(tx.writes) == 0:
+			c.readOnly = len(tx.writes) == 0
 			st = et.End()
 		default:
 			var cst htm.Status
