@@ -114,7 +114,7 @@ func (tx *Tx) commit() bool {
 		}
 		// Trim lazily: walk the chain only when it has grown by trimDepth
 		// since the last cut, so a commit usually does O(1) work here.
-		if n.depth > trimDepth {
+		if trimDue(n.depth) {
 			if tx.trim(e.h, n) {
 				long = true
 			}
@@ -150,6 +150,15 @@ func (tx *Tx) commit() bool {
 		trimQueued(w, 2)
 	}
 	return true
+}
+
+// trimDue reports whether a commit that made a chain depth deep walks it.
+// The first walk comes at trimDepth+1; while a snapshot keeps the chain long
+// the walks come only as the depth doubles, so that the work stays O(1) per
+// commit amortized (walking at every commit would be quadratic in the
+// reader's life). The trim queue trims the chain once the snapshot ends.
+func trimDue(depth uint32) bool {
+	return depth == trimDepth+1 || (depth > trimDepth && depth&(depth-1) == 0)
 }
 
 // unlock releases the first n write locks taken by commit, unchanged.
