@@ -153,12 +153,20 @@ func (tx *Tx) commit() bool {
 }
 
 // trimDue reports whether a commit that made a chain depth deep walks it.
-// The first walk comes at trimDepth+1; while a snapshot keeps the chain long
-// the walks come only as the depth doubles, so that the work stays O(1) per
-// commit amortized (walking at every commit would be quadratic in the
-// reader's life). The trim queue trims the chain once the snapshot ends.
+// A walk comes every trimDepth commits up to 4*trimDepth (a hot Var whose
+// horizon lags a little is cut again soon, so its nodes return to the
+// nursery in small batches); beyond that, while a snapshot keeps the chain
+// long, only as the depth doubles, so that the work stays O(1) per commit
+// amortized (walking at every commit would be quadratic in the reader's
+// life). The trim queue trims the chain once the snapshot ends.
 func trimDue(depth uint32) bool {
-	return depth == trimDepth+1 || (depth > trimDepth && depth&(depth-1) == 0)
+	if depth <= trimDepth {
+		return false
+	}
+	if depth <= 4*trimDepth {
+		return depth%trimDepth == 1
+	}
+	return depth&(depth-1) == 0
 }
 
 // unlock releases the first n write locks taken by commit, unchanged.
