@@ -5,28 +5,42 @@ import (
 	"sync/atomic"
 )
 
-// The active table maps a running goroutine to its transaction, so that
-// Atomically called inside a body can join the outer transaction (flat
-// nesting). Go has no goroutine-local storage; getg gives the goroutine's
-// identity and this table gives the lookup.
+// # Per-goroutine workers
 //
-// Each goroutine hashes to one entry. The fast path is one load (is this my
-// entry?), one CAS to claim it and one store to clear it, all on a line that
-// only goroutines hashing nearby touch. When the entry is held by another
-// goroutine, the transaction is recorded in a mutex-protected overflow map,
-// which is consulted only while it is non-empty.
+// Flat nesting needs the transaction running on the calling goroutine, and
+// Go has no goroutine-local storage: getg (an assembly leaf) gives the
+// goroutine's identity and this table maps it to a worker.
 //
-// A goroutine only finds its own entry (the key is its g), so the tx field is
-// written and read by that goroutine while the key holds; the key's CAS and
-// store order those accesses for the next owner.
+// Each goroutine hashes to one entry. The first transaction of a goroutine
+// claims a free entry with a CAS and attaches a worker to it; the entry then
+// stays the goroutine's (in non-race builds) and later transactions of that
+// goroutine find their worker with one load and no atomic write at all. That
+// is why the worker is per goroutine rather than per P: the common path
+// needs neither a sync.Pool round trip nor a lock-prefixed instruction.
+//
+// A goroutine that exits leaves its entry claimed. The runtime recycles g
+// structures, so a later goroutine with the same g address inherits the
+// entry and its idle worker, which is harmless: a worker is only ever used by
+// the one live goroutine whose g address matches, and only between its
+// transactions' begin and end. So the number of workers is bounded by the
+// table size (and, in practice, by the peak number of goroutines that run
+// transactions).
+//
+// A goroutine whose entry is held by another g uses a pooled worker and
+// registers it in a mutex-protected overflow map, consulted only while that
+// map is non-empty.
+//
+// Under the race detector, entries are released at the end of every
+// transaction and claimed again (CAS) at the start of the next, so that the
+// detector sees the hand-over between goroutines that reuse a g address.
 const (
 	activeBits = 12
 	activeSize = 1 << activeBits
 )
 
 type activeEntry struct {
-	g  atomic.Uintptr
-	tx *Tx
+	g atomic.Uintptr // owner's g address; 0 when free
+	w *worker        // the owner's worker; written before the claim is used
 }
 
 var active [activeSize]activeEntry
@@ -34,7 +48,7 @@ var active [activeSize]activeEntry
 var overflow struct {
 	n  atomic.Int32 // entries in m; read on every lookup miss
 	mu sync.Mutex
-	m  map[uintptr]*Tx
+	m  map[uintptr]*worker
 }
 
 func activeIndex(g uintptr) uintptr {
@@ -45,9 +59,12 @@ func activeIndex(g uintptr) uintptr {
 // lookupActive returns the transaction running on goroutine g, or nil.
 func lookupActive(g uintptr) *Tx {
 	e := &active[activeIndex(g)]
-	// acquire: pairs with the CAS in enterActive by this same goroutine.
+	// acquire: pairs with the CAS in enterTx by this same goroutine.
 	if e.g.Load() == g {
-		return e.tx
+		if tx := &e.w.tx; tx.state == txActive {
+			return tx
+		}
+		return nil
 	}
 	if overflow.n.Load() == 0 {
 		return nil
@@ -58,39 +75,56 @@ func lookupActive(g uintptr) *Tx {
 func lookupOverflow(g uintptr) *Tx {
 	overflow.mu.Lock()
 	defer overflow.mu.Unlock()
-	return overflow.m[g]
+	if w := overflow.m[g]; w != nil && w.tx.state == txActive {
+		return &w.tx
+	}
+	return nil
 }
 
-// enterActive records tx as running on goroutine g.
-func enterActive(g uintptr, tx *Tx) {
+// enterTx returns the worker that goroutine g uses for a new (outermost)
+// transaction. The caller has checked that g runs no transaction.
+func enterTx(g uintptr) *worker {
 	e := &active[activeIndex(g)]
-	if e.g.Load() == 0 && e.g.CompareAndSwap(0, g) {
-		e.tx = tx
-		tx.activeSlot = e
-		return
+	if e.g.Load() == g {
+		return e.w
 	}
+	return enterTxSlow(g, e)
+}
+
+func enterTxSlow(g uintptr, e *activeEntry) *worker {
+	if e.g.Load() == 0 && e.g.CompareAndSwap(0, g) {
+		if e.w == nil {
+			e.w = newWorker()
+		}
+		e.w.entry = e
+		return e.w
+	}
+	w := getWorker()
+	w.entry = nil
+	w.g = g
 	overflow.mu.Lock()
 	if overflow.m == nil {
-		overflow.m = make(map[uintptr]*Tx)
+		overflow.m = make(map[uintptr]*worker)
 	}
-	overflow.m[g] = tx
+	overflow.m[g] = w
 	overflow.n.Add(1)
 	overflow.mu.Unlock()
-	tx.activeSlot = nil
-	tx.activeG = g
+	return w
 }
 
-// exitActive removes tx from the table.
-func exitActive(tx *Tx) {
-	if e := tx.activeSlot; e != nil {
-		e.tx = nil
-		// release: the next owner's CAS sees tx cleared.
-		e.g.Store(0)
-		tx.activeSlot = nil
+// leaveTx ends the use of w by its goroutine's outermost transaction.
+func leaveTx(w *worker) {
+	if e := w.entry; e != nil {
+		if raceBuild {
+			// release: the next claimer's CAS orders its use of e.w after
+			// ours, for the race detector's benefit.
+			e.g.Store(0)
+		}
 		return
 	}
 	overflow.mu.Lock()
-	delete(overflow.m, tx.activeG)
+	delete(overflow.m, w.g)
 	overflow.n.Add(-1)
 	overflow.mu.Unlock()
+	putWorker(w)
 }

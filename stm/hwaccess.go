@@ -221,21 +221,19 @@ func (tx *Tx) hwEmuRead(h *varHeader) *vnode {
 // emulator installed by [SetEmulator].
 func RunHardware(fn func(tx *Tx) error, mode HWMode) (st htm.Status, readOnly bool, err error) {
 	g := getg()
-	w := getWorker()
+	w := enterTx(g)
 	tx := &w.tx
 	c := hwctxPool.Get().(*HWContext)
 	*c = HWContext{mode: mode}
-	enterActive(g, tx)
 	if mode == HWReal {
 		st, err = tx.runReal(fn, c)
 	} else {
 		st, err = tx.runEmulated(fn, c)
 	}
-	exitActive(tx)
 	busy, bIrr := c.busy, c.bIrr
 	readOnly = c.readOnly
 	hwctxPool.Put(c)
-	putWorker(w)
+	leaveTx(w)
 	countHW(w, st)
 	if st.Explicit() && st.Code() == htm.CodeLockBusy {
 		hwWaitBusy(busy, bIrr)
@@ -317,9 +315,8 @@ func (tx *Tx) runEmulated(fn func(tx *Tx) error, c *HWContext) (htm.Status, erro
 			tx.rollback()
 			tx.hwEnd()
 			w.slot.Unpin()
-			exitActive(tx)
 			hwctxPool.Put(c)
-			putWorker(w)
+			leaveTx(w)
 		})
 		switch {
 		case ctl == ctlHW:

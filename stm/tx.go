@@ -49,9 +49,6 @@ type Tx struct {
 	attempt int // 1-based attempt of the current Atomically call
 	nest    int // depth of Atomically calls joined to this transaction
 
-	activeSlot *activeEntry
-	activeG    uintptr
-
 	w *worker
 }
 
@@ -82,15 +79,19 @@ type worker struct {
 	tx      Tx
 	nursery gc.Nursery
 	backoff fallback.Backoff
-	commits uint32 // since the last horizon scan
+	commits uint32       // since the last horizon scan
+	entry   *activeEntry // the goroutine entry that owns this worker, or nil (pooled)
+	g       uintptr      // owning goroutine, for pooled workers
 	slot    *gc.Slot
 	stats   *workerStats
 	waiter  waiter
 	_       cpu.CacheLinePad
 }
 
-// logCap is the initial capacity of the read and write logs.
-const logCap = 64
+// logCap is the initial capacity of the read and write logs. 16 entries
+// make 384- and 512-byte arrays, which the allocator places on cache-line
+// boundaries.
+const logCap = 16
 
 var workerPool = sync.Pool{New: func() any { return newWorker() }}
 
@@ -131,12 +132,9 @@ func Atomically(fn func(tx *Tx) error) error {
 	if outer := lookupActive(g); outer != nil {
 		return outer.nested(fn)
 	}
-	w := getWorker()
-	tx := &w.tx
-	enterActive(g, tx)
-	err := tx.run(fn)
-	exitActive(tx)
-	putWorker(w)
+	w := enterTx(g)
+	err := w.tx.run(fn)
+	leaveTx(w)
 	return err
 }
 
@@ -214,20 +212,28 @@ func (tx *Tx) run(fn func(tx *Tx) error) error {
 // body calls fn, turning control panics into a result. Any other panic rolls
 // the transaction back, releases everything, and continues in the caller.
 func (tx *Tx) body(fn func(tx *Tx) error) (err error, ctl control) {
+	normal := false
 	defer func() {
-		if r := recover(); r != nil {
-			if c, ok := r.(control); ok {
-				ctl = c
-				return
-			}
-			tx.rollback()
-			tx.end()
-			exitActive(tx)
-			putWorker(tx.w)
+		if normal {
+			return
+		}
+		r := recover()
+		if c, ok := r.(control); ok && r != nil {
+			ctl = c
+			return
+		}
+		// A user panic, or runtime.Goexit (r == nil): release everything
+		// and let it continue.
+		tx.rollback()
+		tx.end()
+		leaveTx(tx.w)
+		if r != nil {
 			panic(r)
 		}
 	}()
-	return fn(tx), ctlNone
+	err = fn(tx)
+	normal = true
+	return err, ctlNone
 }
 
 // begin starts an attempt: announce a snapshot and reset the logs.
