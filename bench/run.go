@@ -145,7 +145,7 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 		// Warm up (caches, heap size, GC pacing, CPU clock), then measure
 		// from zeroed counters. The workload's own state (set deltas) keeps
 		// the warm-up operations, so the invariant check covers them.
-		phase(workers, ops, warmup(c.Duration), 0)
+		phase(workers, ops, warmup(c.Duration), nil)
 		for _, w := range workers {
 			w.Ops, w.Attempts, w.ROOps, w.ROAttempts = 0, 0, 0, 0
 		}
@@ -155,7 +155,18 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 	if v.Stats != nil {
 		before = v.Stats()
 	}
-	elapsed := phase(workers, ops, c.Duration, uint64(max(c.Ops, 0)))
+	var limits []uint64
+	if c.Ops > 0 {
+		// Split c.Ops over the workers; the first ones take the remainder.
+		limits = make([]uint64, len(workers))
+		for i := range limits {
+			limits[i] = uint64(c.Ops / len(workers))
+			if i < c.Ops%len(workers) {
+				limits[i]++
+			}
+		}
+	}
+	elapsed := phase(workers, ops, c.Duration, limits)
 
 	r := &Result{
 		Workload:        c.Workload,
@@ -206,36 +217,44 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 
 // warmup returns the warm-up time before a measurement of duration d.
 func warmup(d time.Duration) time.Duration {
-	return min(max(d/5, 20*time.Millisecond), 200*time.Millisecond)
+	return min(max(d/5, 5*time.Millisecond), 200*time.Millisecond)
 }
 
-// phase runs ops[i] on workers[i] concurrently until d has passed (limit
-// == 0) or each worker has done limit operations, and returns the time
-// until every worker stopped.
-func phase(workers []*wl.Worker, ops []func(), d time.Duration, limit uint64) time.Duration {
+// phase runs ops[i] on workers[i] concurrently until d has passed (limits
+// == nil) or each worker i has done limits[i] operations, and returns the
+// time until every worker stopped.
+func phase(workers []*wl.Worker, ops []func(), d time.Duration, limits []uint64) time.Duration {
 	var stop atomic.Bool
 	var ready, done sync.WaitGroup
 	start := make(chan struct{})
 	for i := range workers {
 		ready.Add(1)
 		done.Add(1)
+		limit := uint64(0)
+		if limits != nil {
+			limit = limits[i]
+		}
 		go func(w *wl.Worker, op func()) {
 			defer done.Done()
 			ready.Done()
 			<-start
-			for n := uint64(1); !stop.Load(); n++ {
+			if limits != nil {
+				for range limit {
+					op()
+					w.Ops++
+				}
+				return
+			}
+			for !stop.Load() {
 				op()
 				w.Ops++
-				if n == limit {
-					break
-				}
 			}
 		}(workers[i], ops[i])
 	}
 	ready.Wait()
 	t0 := time.Now()
 	close(start)
-	if limit == 0 {
+	if limits == nil {
 		time.Sleep(d)
 		stop.Store(true)
 	}

@@ -12,9 +12,9 @@ import (
 // operations plus the structure's own rules, bank totals (in every audit
 // and at the end), vacation consistency.
 func TestInvariants(t *testing.T) {
-	d := 30 * time.Millisecond
+	d := 20 * time.Millisecond
 	if testing.Short() {
-		d = 10 * time.Millisecond
+		d = 5 * time.Millisecond
 	}
 	for _, w := range Workloads() {
 		updates := []int{-1}

@@ -77,15 +77,12 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		seed      = fs.Uint64("seed", 1, "random `seed`")
 		progress  = fs.Bool("progress", true, "show a progress bar on standard error")
 	)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: hytm-bench [flags]\n\n")
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
+	fs.Usage = func() {} // errors are reported in one line below
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			fmt.Fprintf(stderr, "usage: hytm-bench [flags]\n\n")
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
 			return err
 		}
 		return usageError{err.Error()}
@@ -213,6 +210,12 @@ func reexec(mode string) error {
 	if err != nil {
 		return fmt.Errorf("-htm: cannot find the executable to re-run: %v", err)
 	}
-	env := append(os.Environ(), htm.EnvMode+"="+mode, reexecEnv+"=1")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, htm.EnvMode+"=") && !strings.HasPrefix(kv, reexecEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, htm.EnvMode+"="+mode, reexecEnv+"=1")
 	return syscall.Exec(exe, os.Args, env)
 }
