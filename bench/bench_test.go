@@ -93,4 +93,3 @@ func benchOne(b *testing.B, c Config) {
 		b.ReportMetric(float64(r.ROAborts)/float64(r.Ops), "audit-aborts/op")
 	}
 }
-
