@@ -44,7 +44,7 @@ type target struct {
 }
 
 var targets = []target{
-	// {dir: "hybridds", importPath: "github.com/hytm/hytm/hybrid"}, // TODO(hybrid): enable when the hybrid package lands
+	{dir: "hybridds", importPath: "github.com/hytm/hytm/hybrid"},
 	{dir: "anads", importPath: "github.com/hytm/hytm/bench/internal/atm"},
 	{dir: "plainds", plain: true},
 }
