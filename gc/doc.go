@@ -36,12 +36,20 @@
 // single-Var commit stamped with its own timestamp that was installed after the
 // snapshot began; see package stm.)
 //
-// Trimming is bounded work per commit: one walk down the chain of each Var the
-// commit wrote, usually two nodes. Vars that stop being written keep the
-// versions a long reader pinned until their next write, or until a later
-// commit's amortized pass reaches them (stm keeps a small queue of Vars whose
-// chains were left long); after a long reader ends, every chain is back to at
-// most 2 versions within a bounded number of commits, not a time.
+// Trimming is O(1) work per commit, amortized. stm walks a chain lazily: a
+// commit that makes it trimDepth+1 deep walks it (and again every trimDepth
+// commits up to 4*trimDepth); while a snapshot keeps it longer, only when the
+// depth doubles, because walking the versions a long reader holds at every
+// commit would be quadratic in the reader's life. Every Var left with more
+// than two versions is in stm's trim queue, and stays there (it is requeued,
+// not dropped) while its newest version is not yet below the horizon. Every
+// horizonEvery commits a worker rescans the horizon and trims two queued Vars.
+// So after a long reader ends, every chain is back to at most 2 versions
+// within a bounded number of commits, not a time: about
+// horizonEvery*(Q/2+2) commits of one worker for Q queued Vars (the stm tests
+// check twice that, see below). stm.TrimAll does it at once; it ticks the
+// clock first, because versions that single-Var commits stamped with the
+// current clock value are not strictly below any horizon until it moves.
 //
 // # Nursery
 //
@@ -54,4 +62,36 @@
 // commit publishes them (they become shared and immutable), and trimmed nodes
 // return to it. A node is reused only after it was cut from its chain below the
 // horizon, so recycling never hands out a node that a live snapshot can read.
+// A nursery keeps at most [MaxFree] nodes per type; a trim that cuts more
+// (a long chain released at once) leaves the rest to the Go GC. Under
+// contention on few CPUs a preempted transaction can hold the horizon long
+// enough for chains to grow past MaxFree, so SharedIncr and DisjointIncr still
+// allocate (about 30 B/op on a 2-CPU host, shown as 0 allocs/op because
+// testing truncates); single-goroutine Incr1 and Read16 allocate nothing.
+//
+// # What the tests prove
+//
+// gc: [Slot.Pin], [Slot.Repin], [Slot.Unpin] and [Horizon] give the oldest
+// announced snapshot, never more than now; the cached horizon never moves
+// back; a concurrent hammer (pinners against scanners and a moving clock)
+// never sees a computed or cached horizon above a snapshot pinned at the time;
+// [NewSlotFor] frees the slot (idle, then reused by [NewSlot]) after its owner
+// is collected; [Nursery] is LIFO per type, keeps at most MaxFree, counts
+// every Put as Recycled or Dropped, and Get/Put allocate nothing.
+//
+// stm (gc_test.go): over a concurrent run with a long reader, versions created
+// (one per NewVar, one per Var written by each committed transaction) equal
+// Stats.Trimmed plus the versions still on chains, exactly. A read-only
+// transaction blocked in its body keeps every version written after it began
+// (each chain is exactly 1 + writes long, and it still reads its snapshot);
+// after it ends every chain is <= 2 within horizonEvery*(nv+4) commits of
+// one goroutine on another Var (nv = 32 Vars; not run under -race, where
+// sync.Pool drops workers at random), or after one TrimAll. A Var written by
+// a burst of single-Var commits and then never again gets back to <= 2. A
+// -race hammer (writers churning checksummed values, readers verifying each
+// value and a conserved total inside their bodies, one reader sleeping while
+// pinned) sees no mismatch and no race. 1e6 commits (1e5 with -short) over
+// 1,000 Vars with a reader pinned for a fifth of the run leave, after TrimAll,
+// a heap within 2x that of the same Vars with one version each (measured
+// about 1.1x). Incr1 and a 16-Var read-only transaction allocate 0 times.
 package gc
