@@ -96,6 +96,9 @@ func (tx *Tx) commit() bool {
 		tx.recordAbort(CauseValidate, r.h)
 		return false
 	}
+	if reportOn.Load() {
+		tx.reportCommit() // report.go: publish this commit's Store sites
+	}
 	var flags uint32
 	if single {
 		flags = flagSingle

@@ -79,6 +79,9 @@ func irrevWait() {
 // for write locks held by commits that locked before the token was taken;
 // those either finish or, seeing the flag, release at once.
 func (tx *Tx) commitIrrevocable() {
+	if reportOn.Load() {
+		tx.reportCommit() // report.go
+	}
 	for i := range tx.writes {
 		e := &tx.writes[i]
 		for round := 0; ; round++ {

@@ -94,7 +94,7 @@ func (tx *Tx) rollbackSavepoint() {
 	if tx.windex != nil {
 		tx.rebuildWriteIndex()
 	}
-	if len(tx.writes) == 0 && tx.hw == nil && !tx.irrevocable {
+	if len(tx.writes) == 0 && tx.hw == nil && !tx.irrevocable && !reportOn.Load() {
 		tx.fastRead = true
 	}
 }

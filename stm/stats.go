@@ -173,6 +173,9 @@ func SetAbortHook(f func(AbortEvent)) { hooks.abort = f }
 
 func (tx *Tx) recordAbort(cause Cause, h *varHeader) {
 	tx.w.stats.add(statAbortBase + statIndex(cause))
+	if reportOn.Load() {
+		tx.reportAbort(cause, h) // report.go
+	}
 	if hooks.abort != nil {
 		hooks.abort(AbortEvent{Cause: cause, Var: VarID(unsafe.Pointer(h)), Attempt: tx.attempt})
 	}

@@ -50,6 +50,8 @@ type Tx struct {
 	nest    int // depth of Atomically calls joined to this transaction
 
 	w *worker
+
+	rep *txReport // conflict reporting state, nil until reporting is used (report.go)
 }
 
 type txState uint8
@@ -248,6 +250,9 @@ func (tx *Tx) begin() {
 	tx.nest = 0
 	tx.rv = tx.w.slot.Pin(&clock.v)
 	tx.fastRead = !tx.irrevocable
+	if reportOn.Load() {
+		tx.reportBegin() // report.go: keeps fastRead off so every Load is seen
+	}
 }
 
 // end finishes an attempt: release the snapshot and any irrevocability.

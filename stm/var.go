@@ -152,6 +152,9 @@ func (v *Var[T]) loadSlow(tx *Tx) T {
 	if tx.hw != nil {
 		return hwLoad(tx, v)
 	}
+	if reportOn.Load() {
+		tx.reportAccess(&v.h, false) // report.go
+	}
 	if len(tx.writes) > 0 {
 		if i := tx.findWrite(&v.h); i >= 0 {
 			return nodeVal[T](tx.writes[i].node)
@@ -170,6 +173,9 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 	if tx.hw != nil {
 		hwStore(tx, v, x)
 		return
+	}
+	if reportOn.Load() {
+		tx.reportAccess(&v.h, true) // report.go
 	}
 	if i := tx.findWrite(&v.h); i >= tx.spLen {
 		// Already written at this savepoint depth: the node is private.
