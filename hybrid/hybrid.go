@@ -90,6 +90,7 @@ func atomicallyHW(fn func(tx *Tx) error) error {
 	var b fallback.Backoff
 	b.Seed(uint64(pc))
 	for {
+		t0 := hwReportStart() // diag.go: 0 unless conflict reporting is on
 		st, readOnly, err := stm.RunHardware(fn, hwMode)
 		if st == htm.Started {
 			if readOnly {
@@ -98,6 +99,9 @@ func atomicallyHW(fn func(tx *Tx) error) error {
 				site.Committed()
 			}
 			return err
+		}
+		if t0 != 0 {
+			reportHWAbort(st, t0)
 		}
 		act := a.Next(st)
 		if trace != nil {

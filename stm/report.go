@@ -92,7 +92,7 @@ func (s *stackRec) userFrames() []runtime.Frame {
 	inUser := false
 	for {
 		f, more := frames.Next()
-		if !inUser && !internalFunc(f.Function) {
+		if !inUser && (!internalFunc(f.Function) || strings.HasSuffix(f.File, "_test.go")) {
 			inUser = true
 		}
 		if inUser {
@@ -106,8 +106,8 @@ func (s *stackRec) userFrames() []runtime.Frame {
 	return out
 }
 
-// internalFunc reports whether fn belongs to stm or hybrid (not their tests,
-// whose package names end in _test) or to the runtime's stack plumbing.
+// internalFunc reports whether fn belongs to stm or hybrid or to the
+// runtime's stack plumbing. (Their test files count as user code.)
 func internalFunc(fn string) bool {
 	return strings.HasPrefix(fn, stmPkg) || strings.HasPrefix(fn, hybridPkg) ||
 		fn == "runtime.Callers"
