@@ -125,10 +125,15 @@ func (a *HWAttempts) conflict() Action {
 
 // Site is what the policy learned about one call site.
 type Site struct {
-	skip  atomic.Int32  // transactions left to run in software
-	shift atomic.Uint32 // log2 of the next skip length, 0 after decay
-	skips atomic.Uint64 // transactions sent to software by this entry
-	_     [48]byte      // one site per cache line
+	// writes is set once a transaction from the site has been seen to
+	// Store. Until then the site runs in software: a read-only body on the
+	// multi-version STM runs exactly once, while a hardware attempt could be
+	// aborted by a writer and run it again.
+	writes atomic.Bool
+	skip   atomic.Int32  // transactions left to run in software
+	shift  atomic.Uint32 // log2 of the next skip length, 0 after decay
+	skips  atomic.Uint64 // transactions sent to software by this entry
+	_      [44]byte      // one site per cache line
 }
 
 // SiteTable maps call sites (return PCs) to what the policy learned about
@@ -147,6 +152,7 @@ func (t *SiteTable) Lookup(pc uintptr) *Site {
 // Reset forgets everything learned (for tests).
 func (t *SiteTable) Reset() {
 	for i := range t.sites {
+		t.sites[i].writes.Store(false)
 		t.sites[i].skip.Store(0)
 		t.sites[i].shift.Store(0)
 		t.sites[i].skips.Store(0)
@@ -156,6 +162,9 @@ func (t *SiteTable) Reset() {
 // UseHardware reports whether the next transaction from the site should try
 // hardware; if not, it counts the skip.
 func (s *Site) UseHardware() bool {
+	if !s.writes.Load() {
+		return false // not known to write: software, learning (see Learn)
+	}
 	if s.skip.Load() <= 0 {
 		return true
 	}
@@ -184,7 +193,17 @@ func (s *Site) Capacity() {
 // runs once), while a hardware attempt could be aborted by writers and rerun
 // it. After the skip the site tries hardware once more, in case it writes.
 func (s *Site) ReadOnly() {
+	s.writes.Store(false)
 	s.skip.Store(1 << HWSkipMaxShift)
+}
+
+// Learn records a software commit of a transaction from the site, and
+// whether it stored anything. The first Store seen makes the site eligible
+// for hardware. It writes the shared entry only when that changes.
+func (s *Site) Learn(wrote bool) {
+	if wrote && !s.writes.Load() {
+		s.writes.Store(true)
+	}
 }
 
 // Committed records a hardware commit: the next skip will be shorter. It

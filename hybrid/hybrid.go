@@ -84,7 +84,9 @@ func atomicallyHW(fn func(tx *Tx) error) error {
 	pc := **(**uintptr)(unsafe.Pointer(&fn))
 	site := sites.Lookup(pc)
 	if !site.UseHardware() {
-		return stm.Atomically(fn)
+		err, wrote := stm.AtomicallyWrote(fn)
+		site.Learn(wrote)
+		return err
 	}
 	var a fallback.HWAttempts
 	var b fallback.Backoff

@@ -141,8 +141,15 @@ func (tx *Tx) commit() bool {
 		w.stats.add(statCommitsMulti)
 	}
 	w.commits++
-	if long || w.commits >= horizonEvery {
+	if long {
+		// The horizon kept this chain long: rescan soon (every trimDepth
+		// commits) rather than every horizonEvery, so that the next walk
+		// cuts a small batch that fits the nursery.
+		w.lagging = true
+	}
+	if long || w.commits >= horizonEvery || (w.lagging && w.commits >= trimDepth) {
 		w.commits = 0
+		w.lagging = long
 		c := clock.v.Load()
 		if long && single && wv >= c {
 			// Single-Var commits have been stamping c: tick so that they
@@ -217,13 +224,15 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 
 // recycle gives a cut-off chain to the worker's nursery.
 func (tx *Tx) recycle(h *varHeader, n *vnode) {
+	count := uint64(0)
 	for n != nil {
 		next := n.prev.Load()
 		n.setPrevPrivate(nil)
-		tx.w.stats.add(statTrimmed)
+		count++
 		if nurseryEnabled {
 			tx.w.nursery.Put(h.tkey, unsafePointer(n))
 		}
 		n = next
 	}
+	tx.w.stats.addN(statTrimmed, count) // one atomic add per cut, not per node
 }

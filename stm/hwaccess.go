@@ -417,3 +417,19 @@ func (tx *Tx) hwMaintain() {
 		gc.Horizon(clock.v.Load())
 	}
 }
+
+// AtomicallyWrote is [Atomically] that also reports whether the committed
+// attempt stored anything. The hybrid policy uses it to learn which call
+// sites write (read-only sites stay in software, where their bodies run once).
+// Inside a running transaction it joins it and reports true.
+func AtomicallyWrote(fn func(tx *Tx) error) (err error, wrote bool) {
+	g := getg()
+	if outer := lookupActive(g); outer != nil {
+		return outer.nested(fn), true
+	}
+	w := enterTx(g)
+	err = w.tx.run(fn)
+	wrote = err == nil && len(w.tx.writes) > 0
+	leaveTx(w)
+	return err, wrote
+}

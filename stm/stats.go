@@ -76,6 +76,8 @@ type workerStats struct {
 
 func (s *workerStats) add(i statIndex) { s.c[i].Add(1) }
 
+func (s *workerStats) addN(i statIndex, n uint64) { s.c[i].Add(n) }
+
 var statsReg struct {
 	mu      sync.Mutex
 	live    map[*workerStats]struct{}

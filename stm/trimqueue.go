@@ -62,6 +62,12 @@ func popTrim(wait bool) *varHeader {
 // trimQueued trims up to n queued Vars, taking each one's commit lock
 // without waiting (a Var whose lock is busy is being written, and its writer
 // trims it).
+// coldLag is how far (in clock ticks) the horizon must have passed a queued
+// Var's newest version before another worker trims it. A Var written
+// recently is hot: its own writers trim it, into their own nurseries, and
+// taking its lock here would only make one of them abort.
+const coldLag = 8
+
 func trimQueued(w *worker, n int) {
 	trimQueuedWait(w, n, false)
 }
@@ -77,7 +83,11 @@ func trimQueuedWait(w *worker, n int, wait bool) {
 			return
 		}
 		h.queued.Store(false)
-		if h.head.Load().ts >= gc.CachedHorizon() {
+		lag := uint64(coldLag)
+		if wait {
+			lag = 0 // TrimAll: trim everything the horizon allows
+		}
+		if h.head.Load().ts+lag >= gc.CachedHorizon() {
 			// Its head is not below the horizon yet (a snapshot holds it,
 			// or it was written since the last scan): keep it queued. Its
 			// writers may never come back, so dropping it could leave the

@@ -82,6 +82,7 @@ type worker struct {
 	nursery gc.Nursery
 	backoff fallback.Backoff
 	commits uint32       // since the last horizon scan
+	lagging bool         // the last walk left a chain long: rescan sooner
 	entry   *activeEntry // the goroutine entry that owns this worker, or nil (pooled)
 	g       uintptr      // owning goroutine, for pooled workers
 	slot    *gc.Slot
@@ -131,10 +132,21 @@ func putWorker(w *worker) { workerPool.Put(w) }
 // own Stores are discarded and the error is returned to the outer body.
 func Atomically(fn func(tx *Tx) error) error {
 	g := getg()
-	if outer := lookupActive(g); outer != nil {
-		return outer.nested(fn)
+	e := &active[activeIndex(g)]
+	var w *worker
+	// acquire: pairs with the claim CAS in enterTxSlow by this goroutine.
+	if e.g.Load() == g {
+		// The goroutine's own entry: one load, no atomic write.
+		w = e.w
+		if w.tx.state == txActive {
+			return w.tx.nested(fn)
+		}
+	} else {
+		if outer := lookupActive(g); outer != nil {
+			return outer.nested(fn)
+		}
+		w = enterTxSlow(g, e)
 	}
-	w := enterTx(g)
 	err := w.tx.run(fn)
 	leaveTx(w)
 	return err

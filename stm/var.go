@@ -135,7 +135,9 @@ func (v *Var[T]) Load(tx *Tx) T {
 		m := v.h.meta.Load() // acquire; after the snapshot's clock load
 		if m&metaMulti == 0 {
 			n := v.h.head.Load() // acquire: pairs with the head store in commit
-			if n.ts <= tx.rv && n.flags == 0 {
+			// A single-Var version needs the repeatable-read check of the
+			// slow path only if the transaction has read something before.
+			if n.ts <= tx.rv && (n.flags == 0 || len(tx.reads) == 0) {
 				tx.reads = append(tx.reads, readEntry{h: &v.h, meta: m &^ metaLocked, node: n})
 				return nodeVal[T](n)
 			}
