@@ -66,7 +66,7 @@ func ResultsMarkdown(rep Report) string {
 	p("    go run ./bench/cmd/hytm-bench -results bench/RESULTS.md\n\n")
 	p("| Machine | |\n| --- | --- |\n")
 	p("| CPU | %s |\n| Cores | %d (GOMAXPROCS %d) |\n| OS/arch | %s/%s |\n| Go | %s |\n", m.CPU, m.Cores, m.GOMAXPROCS, m.OS, m.Arch, m.GoVersion)
-	p("| HTM | %s (HYTM_HTM mode %s) |\n| Date | %s |\n", m.HTM, m.HTMMode, m.Date.Format("2006-01-02"))
+	p("| HTM | %s [HYTM_HTM mode: %s] |\n| Date | %s |\n", m.HTM, m.HTMMode, m.Date.Format("2006-01-02"))
 	p("| Runs | %d configurations, %.3gs each, one run each |\n\n", len(rs), rep.Duration)
 
 	p("## Reading\n\n")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hytm/hytm/bench/internal/wl"
+	"github.com/hytm/hytm/stm"
 )
 
 // Config selects one measurement.
@@ -212,6 +213,10 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 	if werr != nil {
 		r.Check = werr.Error()
 	}
+	// Let stm drop the versions its trim queue still holds for this run's
+	// Vars; otherwise the queue keeps the dead instance reachable and later
+	// runs pay for a larger heap.
+	stm.TrimAll()
 	return r
 }
 

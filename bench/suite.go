@@ -19,7 +19,7 @@ type PlanOptions struct {
 	Variants   []string      // default: every available variant
 	Goroutines []int         // default: DefaultGoroutines()
 	Updates    []int         // default: 0, 10, 50
-	Duration   time.Duration // default: 250ms
+	Duration   time.Duration // default: DefaultDuration
 	Seed       uint64
 }
 
@@ -27,7 +27,7 @@ type PlanOptions struct {
 var DefaultUpdates = []int{0, 10, 50}
 
 // DefaultDuration is the default run length of one configuration.
-const DefaultDuration = 250 * time.Millisecond
+const DefaultDuration = 200 * time.Millisecond
 
 // DefaultGoroutines returns 1, 2, 4, ... below GOMAXPROCS, then GOMAXPROCS.
 func DefaultGoroutines() []int {

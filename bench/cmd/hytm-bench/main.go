@@ -131,7 +131,7 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	m := bench.ThisMachine()
 	fmt.Fprintf(stdout, "hytm-bench  %s\n", m.Date.Format(time.RFC3339))
 	fmt.Fprintf(stdout, "CPU: %s, %d cores, GOMAXPROCS %d, %s/%s, %s\n", m.CPU, m.Cores, m.GOMAXPROCS, m.OS, m.Arch, m.GoVersion)
-	fmt.Fprintf(stdout, "HTM: %s (HYTM_HTM mode %s)\n", m.HTM, m.HTMMode)
+	fmt.Fprintf(stdout, "HTM: %s [HYTM_HTM mode: %s]\n", m.HTM, m.HTMMode)
 	fmt.Fprintf(stdout, "plan: %d runs of %v, about %v\n\n", len(plan), *duration, estimate(plan).Round(time.Second))
 
 	bar := newProgressBar(stderr, plan, *progress)

@@ -172,7 +172,7 @@ func TestHTMFlag(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "HYTM_HTM mode off") {
+	if !strings.Contains(string(out), "HYTM_HTM mode: off") {
 		t.Errorf("mode not off after -htm=off:\n%s", out)
 	}
 }
