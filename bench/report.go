@@ -42,16 +42,24 @@ func WriteTable(out io.Writer, rs []*Result) {
 		}
 		fmt.Fprintf(out, "%s: %s\n", k, describe(k.Workload))
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "variant\tg\ttx/s\tvs seq\taborts/commit\t by cause\thw commits\tcheck\t")
+		fmt.Fprintln(tw, "variant\tg\ttx/s\trange\tvs seq\taborts/commit\t by cause\thw commits\tcheck\t")
 		for _, r := range rs {
 			if r.Workload != k.Workload || r.Update != k.Update {
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t %s\t%s\t%s\t\n", r.Variant, r.Goroutines, SI(r.TxPerSec),
-				ratio(r.SpeedupSeq), abortsCell(r), r.CauseString(), hwCell(r), r.Check)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t %s\t%s\t%s\t\n", r.Variant, r.Goroutines, SI(r.TxPerSec),
+				rangeCell(r), ratio(r.SpeedupSeq), abortsCell(r), r.CauseString(), hwCell(r), r.Check)
 		}
 		tw.Flush()
 	}
+}
+
+// rangeCell shows the throughput range over repeated runs.
+func rangeCell(r *Result) string {
+	if r.Runs <= 1 {
+		return "-"
+	}
+	return fmt.Sprintf("%s-%s (%d runs)", SI(r.TxPerSecMin), SI(r.TxPerSecMax), r.Runs)
 }
 
 func ratio(x float64) string {
@@ -81,7 +89,7 @@ func hwCell(r *Result) string {
 
 // csvHeader lists the CSV columns.
 var csvHeader = []string{
-	"workload", "update", "variant", "goroutines", "seconds", "ops", "tx_per_s",
+	"workload", "update", "variant", "goroutines", "seconds", "ops", "tx_per_s", "runs", "tx_per_s_min", "tx_per_s_max",
 	"speedup_vs_seq", "attempts", "aborts_per_commit", "aborts_by_cause",
 	"hw_commit_share", "audit_ops", "audit_aborts", "check",
 }
@@ -111,7 +119,8 @@ func WriteCSV(out io.Writer, rs []*Result) error {
 		}
 		row := []string{
 			r.Workload, upd, r.Variant, strconv.Itoa(r.Goroutines), f(r.Seconds),
-			strconv.FormatUint(r.Ops, 10), f(r.TxPerSec), opt(nonZero(r.SpeedupSeq)),
+			strconv.FormatUint(r.Ops, 10), f(r.TxPerSec), strconv.Itoa(r.Runs), f(r.TxPerSecMin), f(r.TxPerSecMax),
+			opt(nonZero(r.SpeedupSeq)),
 			strconv.FormatUint(r.Attempts, 10), opt(r.AbortsPerCommit), strings.Join(causes, ";"),
 			opt(r.HWShare), strconv.FormatUint(r.ROOps, 10), strconv.FormatUint(r.ROAborts, 10), r.Check,
 		}

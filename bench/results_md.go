@@ -67,7 +67,11 @@ func ResultsMarkdown(rep Report) string {
 	p("| Machine | |\n| --- | --- |\n")
 	p("| CPU | %s |\n| Cores | %d (GOMAXPROCS %d) |\n| OS/arch | %s/%s |\n| Go | %s |\n", m.CPU, m.Cores, m.GOMAXPROCS, m.OS, m.Arch, m.GoVersion)
 	p("| HTM | %s [HYTM_HTM mode: %s] |\n| Date | %s |\n", m.HTM, m.HTMMode, m.Date.Format("2006-01-02"))
-	p("| Runs | %d configurations, %.3gs each, one run each |\n\n", len(rs), rep.Duration)
+	runs := 1
+	if len(rs) > 0 {
+		runs = rs[0].Runs
+	}
+	p("| Runs | %d configurations, %.3gs each, %d run(s) each (median kept) |\n\n", len(rs), rep.Duration, runs)
 
 	p("## Reading\n\n")
 	for _, s := range reading(rs, m) {
@@ -98,11 +102,11 @@ func ResultsMarkdown(rep Report) string {
 	for _, k := range groups(rs) {
 		p("### %s\n\n%s.\n\n", k, describe(k.Workload))
 		p("![%s](%s/%s)\n\n", k, ResultsDir, k.fileName()+".png")
-		p("| Variant | Goroutines | tx/s | vs seq | aborts/commit | by cause | hw commits |\n")
-		p("| --- | ---: | ---: | ---: | ---: | --- | ---: |\n")
+		p("| Variant | Goroutines | tx/s | range | vs seq | aborts/commit | by cause | hw commits |\n")
+		p("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |\n")
 		for _, r := range rs {
 			if r.Workload == k.Workload && r.Update == k.Update {
-				p("| %s | %d | %s | %s | %s | %s | %s |\n", r.Variant, r.Goroutines, SI(r.TxPerSec),
+				p("| %s | %d | %s | %s | %s | %s | %s | %s |\n", r.Variant, r.Goroutines, SI(r.TxPerSec), rangeCell(r),
 					ratio(r.SpeedupSeq), abortsCell(r), r.CauseString(), hwCell(r))
 			}
 		}
@@ -289,9 +293,14 @@ func reading(rs []*Result, m Machine) []string {
 	} else {
 		out = append(out, "**Hybrid.** Not measured: the hybrid variant is not in this run.")
 	}
+	runs := 1
+	if len(rs) > 0 {
+		runs = rs[0].Runs
+	}
 	out = append(out, fmt.Sprintf("**Caveats.** %d cores: nothing here says how the variants scale past %d goroutines. "+
-		"Each configuration ran once for %s; on a shared machine differences below about 10%% are noise.",
-		m.Cores, n, durationText(rs)))
+		"Each configuration ran %d time(s) for %s (the median is shown; the tables give the range); "+
+		"on a shared machine differences below about 10%% are noise.",
+		m.Cores, n, runs, durationText(rs)))
 	return out
 }
 

@@ -47,6 +47,11 @@ type Result struct {
 	Seconds  float64 `json:"seconds"`  // wall time until every goroutine stopped
 	Ops      uint64  `json:"ops"`      // committed operations
 	TxPerSec float64 `json:"tx_per_s"` // Ops / Seconds
+	// Runs is the number of runs of this configuration; TxPerSec is the
+	// median run's, and TxPerSecMin and TxPerSecMax bound all of them.
+	Runs        int     `json:"runs"`
+	TxPerSecMin float64 `json:"tx_per_s_min"`
+	TxPerSecMax float64 `json:"tx_per_s_max"`
 	// SpeedupSeq is TxPerSec over seq's at one goroutine (0 if unknown).
 	SpeedupSeq float64 `json:"speedup_vs_seq"`
 
@@ -175,6 +180,7 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 		Variant:         c.Variant,
 		Goroutines:      c.Goroutines,
 		Seconds:         elapsed.Seconds(),
+		Runs:            1,
 		AbortsPerCommit: -1,
 		HWShare:         -1,
 		Check:           "ok",
@@ -193,6 +199,7 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 	if r.Seconds > 0 {
 		r.TxPerSec = float64(r.Ops) / r.Seconds
 	}
+	r.TxPerSecMin, r.TxPerSecMax = r.TxPerSec, r.TxPerSec
 	if v.TM && r.Ops > 0 && r.Attempts >= r.Ops {
 		r.AbortsPerCommit = float64(r.Attempts-r.Ops) / float64(r.Ops)
 	}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"runtime"
@@ -21,6 +22,11 @@ type PlanOptions struct {
 	Updates    []int         // default: 0, 10, 50
 	Duration   time.Duration // default: DefaultDuration
 	Seed       uint64
+	// Count is how many times each configuration runs (default 1). The
+	// plan runs all configurations once per round, so that a transient
+	// load on a shared machine hits different configurations in different
+	// rounds; RunSuite keeps each configuration's median.
+	Count int
 }
 
 // DefaultUpdates are Synchrobench's update ratios used by default.
@@ -63,6 +69,12 @@ func NewPlan(o PlanOptions) (Plan, error) {
 	}
 	if o.Duration < 0 {
 		return nil, fmt.Errorf("negative duration %v", o.Duration)
+	}
+	if o.Count == 0 {
+		o.Count = 1
+	}
+	if o.Count < 0 {
+		return nil, fmt.Errorf("negative count %d", o.Count)
 	}
 	for _, g := range o.Goroutines {
 		if g < 1 {
@@ -109,6 +121,10 @@ func NewPlan(o PlanOptions) (Plan, error) {
 	if len(p) == 0 {
 		return nil, errors.New("empty plan: no variant runs at the chosen goroutine counts")
 	}
+	one := p
+	for range o.Count - 1 {
+		p = append(p, one...)
+	}
 	return p, nil
 }
 
@@ -122,10 +138,12 @@ func (p Plan) Duration() time.Duration {
 }
 
 // RunSuite runs every configuration of p in order. before, if not nil, is
-// called before each run with its index. Speed-ups over seq are filled in
-// at the end.
+// called before each run with its index. A configuration that appears
+// several times (PlanOptions.Count) yields one result: the run with the
+// median throughput, with Runs and the throughput range of all its runs.
+// Speed-ups over seq are filled in at the end.
 func RunSuite(p Plan, before func(i int)) ([]*Result, error) {
-	var rs []*Result
+	var all []*Result
 	for i, c := range p {
 		if before != nil {
 			before(i)
@@ -135,12 +153,49 @@ func RunSuite(p Plan, before func(i int)) ([]*Result, error) {
 			continue
 		}
 		if err != nil {
-			return rs, fmt.Errorf("%s: %w", c.Label(), err)
+			return nil, fmt.Errorf("%s: %w", c.Label(), err)
 		}
-		rs = append(rs, r)
+		all = append(all, r)
 	}
+	rs := medians(all)
 	FillSpeedups(rs)
 	return rs, nil
+}
+
+// medians merges the results of repeated configurations, in order of first
+// appearance, keeping the median run of each (the lower middle one for an
+// even count). A failed invariant in any run is kept.
+func medians(all []*Result) []*Result {
+	type key struct {
+		groupKey
+		variant string
+		g       int
+	}
+	byKey := map[key][]*Result{}
+	var order []key
+	for _, r := range all {
+		k := key{groupKey{r.Workload, r.Update}, r.Variant, r.Goroutines}
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
+		}
+		byKey[k] = append(byKey[k], r)
+	}
+	var rs []*Result
+	for _, k := range order {
+		runs := byKey[k]
+		sorted := slices.Clone(runs)
+		slices.SortFunc(sorted, func(a, b *Result) int { return cmp.Compare(a.TxPerSec, b.TxPerSec) })
+		m := *sorted[(len(sorted)-1)/2]
+		m.Runs = len(runs)
+		m.TxPerSecMin, m.TxPerSecMax = sorted[0].TxPerSec, sorted[len(sorted)-1].TxPerSec
+		for _, r := range runs {
+			if r.Check != "ok" {
+				m.Check = r.Check
+			}
+		}
+		rs = append(rs, &m)
+	}
+	return rs
 }
 
 // groupKey identifies a chart or table: a workload at one update ratio.

@@ -11,7 +11,8 @@
 //
 //	go run ./bench/cmd/hytm-bench
 //	go run ./bench/cmd/hytm-bench -workloads rbtree,bank -variants stm,mutex -duration 1s
-//	go run ./bench/cmd/hytm-bench -htm=off -results bench/RESULTS.md
+//	go run ./bench/cmd/hytm-bench -htm=off -variants stm,hybrid
+//	go run ./bench/cmd/hytm-bench -count 3 -duration 500ms -results bench/RESULTS.md
 //
 // The default suite takes about a minute. -htm sets HYTM_HTM, which the htm
 // package reads once at start-up, by re-executing the command with it.
@@ -75,6 +76,7 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		out       = fs.String("out", "bench-results", "output `directory` for CSV, JSON and PNG charts")
 		results   = fs.String("results", "", "also write a Markdown report to this `file` (e.g. bench/RESULTS.md), with its charts in results/ beside it")
 		seed      = fs.Uint64("seed", 1, "random `seed`")
+		count     = fs.Int("count", 1, "run each configuration `n` times, in rounds, and keep the median")
 		progress  = fs.Bool("progress", true, "show a progress bar on standard error")
 	)
 	fs.Usage = func() {} // errors are reported in one line below
@@ -113,6 +115,9 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{"invalid -update: " + err.Error()}
 	}
+	if *count < 1 {
+		return usageError{fmt.Sprintf("invalid -count %d: must be at least 1", *count)}
+	}
 	if *duration <= 0 {
 		return usageError{fmt.Sprintf("invalid -duration %v: must be positive", *duration)}
 	}
@@ -123,6 +128,7 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		Updates:    us,
 		Duration:   *duration,
 		Seed:       *seed,
+		Count:      *count,
 	})
 	if err != nil {
 		return usageError{err.Error()}

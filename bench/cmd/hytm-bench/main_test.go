@@ -33,7 +33,7 @@ func TestRun(t *testing.T) {
 	md := filepath.Join(t.TempDir(), "RESULTS.md")
 	var stdout, stderr bytes.Buffer
 	args := []string{"-duration", "10ms", "-workloads", "hashset,bank", "-update", "10,50",
-		"-variants", "seq,mutex,stm", "-g", "1,2", "-out", out, "-results", md}
+		"-variants", "seq,mutex,stm", "-g", "1,2", "-count", "2", "-out", out, "-results", md}
 	if code := run(args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
 	}
@@ -72,6 +72,9 @@ func TestRun(t *testing.T) {
 	for _, row := range rows[1:] {
 		if x, err := strconv.ParseFloat(row[col["tx_per_s"]], 64); err != nil || x <= 0 {
 			t.Errorf("row %v: tx_per_s %q", row, row[col["tx_per_s"]])
+		}
+		if row[col["runs"]] != "2" {
+			t.Errorf("row %v: runs %q, want 2", row, row[col["runs"]])
 		}
 		if row[col["check"]] != "ok" {
 			t.Errorf("row %v: check %q", row, row[col["check"]])
@@ -142,6 +145,7 @@ func TestUsageErrors(t *testing.T) {
 		{"-g", "0"},
 		{"-g", "two"},
 		{"-update", "120"},
+		{"-count", "0"},
 		{"-nosuchflag"},
 		{"extra"},
 	} {
