@@ -25,8 +25,13 @@ type Variant struct {
 	// re-run (the worker counts attempts).
 	TM bool
 
-	NewSet    func(kind string, size int) (wl.Set, error)
-	NewBank   func(n, initial int) wl.Bank
+	// NewSet returns an empty set of a kind ("list", "skiplist", "rbtree",
+	// "hashset") sized for about size keys.
+	NewSet func(kind string, size int) (wl.Set, error)
+	// NewBank returns n accounts holding initial each.
+	NewBank func(n, initial int) wl.Bank
+	// NewTravel returns a vacation-lite manager with ids 1..n whose table
+	// rows start as row(kind, id).
 	NewTravel func(n int, row func(kind, id int) wl.Resource) wl.Travel
 	// Stats returns the TM's cumulative counters; nil if it has none.
 	Stats func() TMStats
