@@ -437,6 +437,9 @@ func (s *suite) testStarvation(t *testing.T) {
 		wg.Go(func() {
 			for i := h; !stop.Load(); i++ {
 				v := vs[(i*7)%width]
+				if i%16 == 0 {
+					v = vs[0] // the Var the long transaction waits on
+				}
 				_ = s.atomically(func(tx *stm.Tx) error {
 					v.Store(tx, v.Load(tx)+1)
 					return nil
@@ -458,7 +461,7 @@ func (s *suite) testStarvation(t *testing.T) {
 	// a while, which is what it does once the long transaction has escalated
 	// and the short writers are held back.
 	awaitOverwrite := func(seen int) {
-		until := time.Now().Add(20 * time.Millisecond)
+		until := time.Now().Add(50 * time.Millisecond)
 		for vs[0].Peek() == seen && time.Now().Before(until) {
 			gosched()
 		}

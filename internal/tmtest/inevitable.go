@@ -43,11 +43,13 @@ func (s *suite) testInevitable(t *testing.T) {
 				}
 			})
 		}
+		require.True(t, eventually(patience, func() bool { return storm.Load() > 100 }), "the writer storm did not get going")
 		for range calls {
 			require.NoError(t, s.atomically(func(tx *stm.Tx) error {
 				v := x.Load(tx)
 				inevitable(tx)
 				effects.Add(1) // the I/O stand-in
+				gosched()      // give the storm every chance to conflict
 				x.Store(tx, v+1)
 				mine.Store(tx, mine.Load(tx)+1)
 				return nil
@@ -64,16 +66,20 @@ func (s *suite) testInevitable(t *testing.T) {
 		c := stm.NewVar(0)
 		per := scale(50, 500)
 		var inside, overlaps atomic.Int64
+		start := make(chan struct{})
 		var wg sync.WaitGroup
 		for range 2 {
 			wg.Go(func() {
+				<-start
 				for range per {
 					_ = s.atomically(func(tx *stm.Tx) error {
 						inevitable(tx)
 						if inside.Add(1) > 1 {
 							overlaps.Add(1)
 						}
-						gosched()
+						for range 3 {
+							gosched()
+						}
 						c.Store(tx, c.Load(tx)+1)
 						inside.Add(-1)
 						return nil
@@ -81,6 +87,7 @@ func (s *suite) testInevitable(t *testing.T) {
 				}
 			})
 		}
+		close(start)
 		wg.Wait()
 		assert.Zero(t, overlaps.Load(), "two transactions were inevitable at once")
 		assert.Equal(t, 2*per, c.Peek())
@@ -88,7 +95,7 @@ func (s *suite) testInevitable(t *testing.T) {
 
 	t.Run("RetryPanics", func(t *testing.T) {
 		x := stm.NewVar(0)
-		requireStmPanic(t, "Retry in an inevitable transaction", func() {
+		requireStmPanicSoon(t, "Retry in an inevitable transaction", func() {
 			_ = s.atomically(func(tx *stm.Tx) error {
 				x.Store(tx, 1)
 				inevitable(tx)

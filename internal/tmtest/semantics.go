@@ -3,6 +3,7 @@ package tmtest
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -287,6 +288,32 @@ func (s *suite) testPanicRollback(t *testing.T) {
 		})
 	})
 
+	// runtime.Goexit in a body (t.FailNow called from one, say) ends the
+	// goroutine without a panic value to re-panic; the transaction must
+	// still roll back and release what it holds.
+	t.Run("Goexit", func(t *testing.T) {
+		a := stm.NewVar(1)
+		done := make(chan struct{})
+		returned := false
+		go func() {
+			defer close(done)
+			_ = s.atomically(func(tx *stm.Tx) error {
+				a.Store(tx, 2)
+				runtime.Goexit()
+				return nil
+			})
+			returned = true
+		}()
+		<-done
+		require.False(t, returned, "Atomically returned after runtime.Goexit in its body")
+		assert.Equal(t, 1, a.Peek())
+		s.commitsElsewhere(t, "after runtime.Goexit in a body", func(tx *stm.Tx) error {
+			a.Store(tx, a.Load(tx)+2)
+			return nil
+		})
+		assert.Equal(t, 3, a.Peek())
+	})
+
 	t.Run("Repeated", func(t *testing.T) {
 		vs := newVars(4, 0)
 		n := scale(100, 1000)
@@ -365,6 +392,36 @@ func (s *suite) testFlatNesting(t *testing.T) {
 			b.Store(tx, 3)
 			return nil
 		})
+	})
+
+	// Only Atomically on the same goroutine joins: one called from a
+	// goroutine that the body starts is a transaction of its own.
+	t.Run("OtherGoroutineIsSeparate", func(t *testing.T) {
+		a, b := stm.NewVar(0), stm.NewVar(0)
+		var innerErr error
+		var stuck bool
+		err := s.atomically(func(tx *stm.Tx) error {
+			a.Store(tx, 1)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				innerErr = s.atomically(func(tx *stm.Tx) error {
+					b.Store(tx, b.Load(tx)+1)
+					return nil
+				})
+			}()
+			select {
+			case <-done:
+			case <-time.After(patience):
+				stuck = true
+			}
+			return errBody
+		})
+		require.ErrorIs(t, err, errBody)
+		require.False(t, stuck, "Atomically in a goroutine started by a body did not return")
+		require.NoError(t, innerErr)
+		assert.Equal(t, 0, a.Peek())
+		assert.Positive(t, b.Peek(), "a transaction on another goroutine was rolled back with the body that started it")
 	})
 
 	t.Run("InnerErrorPropagates", func(t *testing.T) {

@@ -195,6 +195,30 @@ func requireStmPanic(t *testing.T, what string, f func()) {
 	}
 }
 
+// requireStmPanicSoon is requireStmPanic for an f that might block instead
+// of panicking: f runs in its own goroutine, and the test fails if it has
+// neither panicked nor returned within patience.
+func requireStmPanicSoon(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	var r any
+	var panicked bool
+	go func() {
+		defer close(done)
+		r, panicked = catch(f)
+	}()
+	if !waitDone(t, done, patience, "%s: blocked instead of panicking", what) {
+		return
+	}
+	if !panicked {
+		t.Errorf("%s: did not panic; want a panic starting with \"stm:\"", what)
+		return
+	}
+	if msg := fmt.Sprint(r); !strings.HasPrefix(msg, "stm:") {
+		t.Errorf("%s: panicked with %q (%T); want a message starting with \"stm:\"", what, msg, r)
+	}
+}
+
 // commitsElsewhere runs body as a transaction in a fresh goroutine and
 // fails the test unless it commits within patience. It shows that nothing is
 // left locked by what the test did before.
