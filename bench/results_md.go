@@ -67,6 +67,9 @@ func ResultsMarkdown(rep Report) string {
 	p("| Machine | |\n| --- | --- |\n")
 	p("| CPU | %s |\n| Cores | %d (GOMAXPROCS %d) |\n| OS/arch | %s/%s |\n| Go | %s |\n", m.CPU, m.Cores, m.GOMAXPROCS, m.OS, m.Arch, m.GoVersion)
 	p("| HTM | %s [HYTM_HTM mode: %s] |\n| Date | %s |\n", m.HTM, m.HTMMode, m.Date.Format("2006-01-02"))
+	if m.Revision != "" {
+		p("| Library | %s |\n", m.Revision)
+	}
 	runs := 1
 	if len(rs) > 0 {
 		runs = rs[0].Runs

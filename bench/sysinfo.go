@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"time"
@@ -21,6 +22,9 @@ type Machine struct {
 	HTM        string    `json:"htm"`      // htm.Info()
 	HTMMode    string    `json:"htm_mode"` // HYTM_HTM mode: auto, off, emulate
 	Date       time.Time `json:"date"`
+	// Revision is the repository's commit and whether the library's files
+	// (outside bench/) differ from it, when git can tell; "" otherwise.
+	Revision string `json:"revision,omitempty"`
 }
 
 // ThisMachine describes the running machine. It runs hytm's HTM detection
@@ -36,7 +40,28 @@ func ThisMachine() Machine {
 		HTM:        htm.Info(),
 		HTMMode:    htm.CurrentMode().String(),
 		Date:       time.Now().UTC().Truncate(time.Second),
+		Revision:   revision(),
 	}
+}
+
+// revision returns "<commit>" or "<commit> + local changes" for the git
+// repository around the working directory, or "" without git.
+func revision() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	rev := strings.TrimSpace(string(out))
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return rev
+	}
+	st, err := exec.Command("git", "-C", strings.TrimSpace(string(top)), "status", "--porcelain",
+		"--untracked-files=no", "--", ".", ":(exclude)bench").Output()
+	if err == nil && len(strings.TrimSpace(string(st))) > 0 {
+		rev += " + local changes"
+	}
+	return rev
 }
 
 // cpuModel returns the CPU model name from /proc/cpuinfo, or GOARCH.

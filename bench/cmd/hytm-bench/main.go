@@ -138,6 +138,9 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "hytm-bench  %s\n", m.Date.Format(time.RFC3339))
 	fmt.Fprintf(stdout, "CPU: %s, %d cores, GOMAXPROCS %d, %s/%s, %s\n", m.CPU, m.Cores, m.GOMAXPROCS, m.OS, m.Arch, m.GoVersion)
 	fmt.Fprintf(stdout, "HTM: %s [HYTM_HTM mode: %s]\n", m.HTM, m.HTMMode)
+	if m.Revision != "" {
+		fmt.Fprintf(stdout, "library: %s\n", m.Revision)
+	}
 	fmt.Fprintf(stdout, "plan: %d runs of %v, about %v\n\n", len(plan), *duration, estimate(plan).Round(time.Second))
 
 	bar := newProgressBar(stderr, plan, *progress)
