@@ -6,7 +6,7 @@ import (
 
 // MaxFree is the most free nodes a nursery keeps per type; beyond it trimmed
 // nodes are left to the Go GC. It bounds the memory a worker holds back.
-const MaxFree = 256
+const MaxFree = 128
 
 // TypeKey identifies a node type in a [Nursery]. Keep one per type, for
 // example in a package-level or per-Var field; keys are compared by pointer.

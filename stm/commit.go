@@ -229,10 +229,19 @@ func (tx *Tx) recycle(h *varHeader, n *vnode) {
 		next := n.prev.Load()
 		n.setPrevPrivate(nil)
 		count++
-		if nurseryEnabled {
-			tx.w.nursery.Put(h.tkey, unsafePointer(n))
-		}
+		tx.w.releaseNode(h, n)
 		n = next
 	}
 	tx.w.stats.addN(statTrimmed, count) // one atomic add per cut, not per node
+}
+
+// releaseNode gives a node that no snapshot can reach (cut below the
+// horizon, or a discarded tentative version) to the worker's nursery.
+func (w *worker) releaseNode(h *varHeader, n *vnode) {
+	if n == nil {
+		return // already installed (an entry whose commit went through)
+	}
+	if nurseryEnabled {
+		w.nursery.Put(h.tkey, unsafePointer(n))
+	}
 }

@@ -86,7 +86,7 @@ func (tx *Tx) pushSavepoint() {
 func (tx *Tx) rollbackSavepoint() {
 	for i := tx.spLen; i < len(tx.writes); i++ {
 		w := &tx.writes[i]
-		tx.w.nursery.Put(w.h.tkey, unsafePointer(w.node))
+		tx.w.releaseNode(w.h, w.node)
 		w.node = nil
 	}
 	tx.writes = tx.writes[:tx.spLen]
@@ -112,7 +112,7 @@ func (tx *Tx) popSavepoint() {
 		// below it must survive a later rollback of that level.
 		for i := sp - 1; i >= tx.spLen; i-- {
 			if tx.writes[i].h == e.h {
-				tx.w.nursery.Put(e.h.tkey, unsafePointer(tx.writes[i].node))
+				tx.w.releaseNode(e.h, tx.writes[i].node)
 				tx.writes[i].node = e.node
 				merged = true
 				break

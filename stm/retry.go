@@ -91,11 +91,12 @@ func (tx *Tx) waitForChange() {
 		if tx.seenEarlier(i) {
 			continue
 		}
-		r.h.wmu.Lock()
-		r.h.waiters = append(r.h.waiters, wt)
+		l := r.h.waitListOf()
+		l.mu.Lock()
+		l.ws = append(l.ws, wt)
 		// seq-cst: pairs with the nwait load after commit's unlock store.
 		r.h.nwait.Add(1)
-		r.h.wmu.Unlock()
+		l.mu.Unlock()
 		registered = i + 1
 		if r.h.meta.Load() != r.meta {
 			changed = true
@@ -127,29 +128,31 @@ func (tx *Tx) seenEarlier(i int) bool {
 }
 
 func unregister(h *varHeader, wt *waiter) {
-	h.wmu.Lock()
-	for i, x := range h.waiters {
+	l := h.waitListOf()
+	l.mu.Lock()
+	for i, x := range l.ws {
 		if x == wt {
-			last := len(h.waiters) - 1
-			h.waiters[i] = h.waiters[last]
-			h.waiters[last] = nil
-			h.waiters = h.waiters[:last]
+			last := len(l.ws) - 1
+			l.ws[i] = l.ws[last]
+			l.ws[last] = nil
+			l.ws = l.ws[:last]
 			h.nwait.Add(-1)
 			break
 		}
 	}
-	h.wmu.Unlock()
+	l.mu.Unlock()
 }
 
 // wakeWaiters wakes every transaction waiting on h. Waiters unregister
 // themselves, so a waiter woken through one Var leaves the others' lists.
 func wakeWaiters(h *varHeader) {
-	h.wmu.Lock()
-	for _, wt := range h.waiters {
+	l := h.waitListOf()
+	l.mu.Lock()
+	for _, wt := range l.ws {
 		select {
 		case wt.ch <- struct{}{}:
 		default:
 		}
 	}
-	h.wmu.Unlock()
+	l.mu.Unlock()
 }

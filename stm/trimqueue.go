@@ -49,6 +49,9 @@ func popTrim(wait bool) *varHeader {
 	f++
 	if f == len(q) {
 		q, f = q[:0], 0
+		if cap(q) > 1024 {
+			q = nil // drained after a burst: give the memory back
+		}
 	} else if f >= 64 && 2*f >= len(q) {
 		k := copy(q, q[f:])
 		clear(q[k:])

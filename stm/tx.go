@@ -297,7 +297,7 @@ func (tx *Tx) abort(cause Cause, h *varHeader) {
 func (tx *Tx) rollback() {
 	for i := range tx.writes {
 		w := &tx.writes[i]
-		tx.w.nursery.Put(w.h.tkey, unsafePointer(w.node))
+		tx.w.releaseNode(w.h, w.node)
 		w.node = nil
 	}
 	tx.writes = tx.writes[:0]

@@ -58,17 +58,39 @@ type version[T any] struct {
 	val T
 }
 
-// varHeader is the type-independent part of a Var.
+// varHeader is the type-independent part of a Var: what readers and
+// committers touch, kept small (the Retry wait list is allocated on demand).
 type varHeader struct {
 	meta atomic.Uint64
 	head atomic.Pointer[vnode]
 
-	nwait   atomic.Int32 // registered Retry waiters; checked by every commit
-	queued  atomic.Bool  // in the trim queue
-	wmu     sync.Mutex
-	waiters []*waiter
+	nwait  atomic.Int32 // registered Retry waiters; checked by every commit
+	queued atomic.Bool  // in the trim queue
+
+	waiters atomic.Pointer[waitList] // allocated by the first Retry that waits on the Var
 
 	tkey *gc.TypeKey // node type, for the nursery
+
+	// Pad to a cache line: Vars are allocated one after another, and two
+	// Vars written by different goroutines must not share a line (false
+	// sharing, and for hardware transactions false conflicts). The size
+	// class of a 64-byte object is 64-byte aligned. TestVarSize checks it.
+	_ [24]byte
+}
+
+// waitList holds the transactions blocked in Retry on one Var.
+type waitList struct {
+	mu sync.Mutex
+	ws []*waiter
+}
+
+// waitListOf returns h's wait list, creating it if needed.
+func (h *varHeader) waitListOf() *waitList {
+	if l := h.waiters.Load(); l != nil {
+		return l
+	}
+	h.waiters.CompareAndSwap(nil, new(waitList))
+	return h.waiters.Load()
 }
 
 // Var is a transactional variable holding a value of type T.
