@@ -156,6 +156,10 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 			w.Ops, w.Attempts, w.ROOps, w.ROAttempts = 0, 0, 0, 0
 		}
 	}
+	// Two collections empty sync.Pools (the second clears the victim
+	// cache), so nothing pooled by an earlier run (anacrolix's Txs with
+	// their grown maps, for one) leaks into this one.
+	runtime.GC()
 	runtime.GC()
 	var before TMStats
 	if v.Stats != nil {

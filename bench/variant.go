@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"expvar"
 	"fmt"
 	"slices"
 	"strings"
@@ -110,7 +111,29 @@ var variants = map[string]*Variant{
 		NewSet:    anads.NewSet,
 		NewBank:   anads.NewBank,
 		NewTravel: anads.NewTravel,
+		Stats:     anacrolixStats,
 	},
+}
+
+// anacrolixStats reads the counters anacrolix/stm v0.2.0 publishes in the
+// expvar map "stm": commits, failed commits (validation failed at commit;
+// the body re-runs) and retries (the body called Retry).
+func anacrolixStats() TMStats {
+	s := TMStats{Aborts: map[string]uint64{}}
+	m, ok := expvar.Get("stm").(*expvar.Map)
+	if !ok {
+		return s
+	}
+	get := func(k string) uint64 {
+		if v, ok := m.Get(k).(*expvar.Int); ok {
+			return uint64(v.Value())
+		}
+		return 0
+	}
+	s.Commits = get("commits")
+	s.Aborts["failed-commit"] = get("failed commits")
+	s.Aborts["retry"] = get("retries")
+	return s
 }
 
 // Variants returns the available variants in their canonical order.
