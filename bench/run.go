@@ -261,9 +261,12 @@ func phase(workers []*wl.Worker, ops []func(), d time.Duration, limits []uint64)
 				}
 				return
 			}
-			for !stop.Load() {
+			for { // at least one operation, however late the goroutine starts
 				op()
 				w.Ops++
+				if stop.Load() {
+					break
+				}
 			}
 		}(workers[i], ops[i])
 	}
