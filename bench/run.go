@@ -139,6 +139,11 @@ func Run(c Config) (*Result, error) {
 	return measure(c, v, inst), nil
 }
 
+// collectBeforeRuns makes measure collect garbage before timing; the
+// invariant tests turn it off (they time nothing, and a full collection per
+// run is most of their cost).
+var collectBeforeRuns = true
+
 // measure runs inst with c.Goroutines workers.
 func measure(c Config, v *Variant, inst Instance) *Result {
 	workers := make([]*wl.Worker, c.Goroutines)
@@ -159,8 +164,10 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 	// Two collections empty sync.Pools (the second clears the victim
 	// cache), so nothing pooled by an earlier run (anacrolix's Txs with
 	// their grown maps, for one) leaks into this one.
-	runtime.GC()
-	runtime.GC()
+	if collectBeforeRuns {
+		runtime.GC()
+		runtime.GC()
+	}
 	var before TMStats
 	if v.Stats != nil {
 		before = v.Stats()

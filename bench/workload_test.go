@@ -12,6 +12,8 @@ import (
 // operations plus the structure's own rules, bank totals (in every audit
 // and at the end), vacation consistency.
 func TestInvariants(t *testing.T) {
+	collectBeforeRuns = false
+	t.Cleanup(func() { collectBeforeRuns = true })
 	d := 20 * time.Millisecond
 	if testing.Short() {
 		d = 5 * time.Millisecond
