@@ -53,21 +53,25 @@
 //
 // # Nursery
 //
-// A worker is a pooled transaction descriptor (per-goroutine for the length of
-// one transaction, recycled through a sync.Pool, which is per-P underneath), not
-// a per-P structure: Go offers no cheap, safe per-P storage outside the runtime,
-// and a descriptor held for a whole transaction must survive preemption and
-// migration between Ps. Each descriptor keeps a [Nursery] of free version nodes
-// per element type: tentative versions come from it, an abort returns them, a
-// commit publishes them (they become shared and immutable), and trimmed nodes
-// return to it. A node is reused only after it was cut from its chain below the
-// horizon, so recycling never hands out a node that a live snapshot can read.
-// A nursery keeps at most [MaxFree] nodes per type; a trim that cuts more
-// (a long chain released at once) leaves the rest to the Go GC. Under
-// contention on few CPUs a preempted transaction can hold the horizon long
-// enough for chains to grow past MaxFree, so SharedIncr can still allocate
-// (9 to 31 B/op measured on a 2-CPU host, shown as 0 allocs/op because
-// testing truncates); Incr1 and Read16 allocate nothing.
+// A worker is a transaction descriptor owned by one goroutine: stm keeps it
+// in a table keyed by the goroutine (see stm/active.go), so that a
+// goroutine's transactions find their worker with one load and no atomic
+// write, and goroutines whose entry is taken fall back to a sync.Pool. Go
+// offers no cheap, safe per-P storage outside the runtime, and a descriptor
+// held for a whole transaction must survive preemption and migration between
+// Ps, so per-goroutine is the natural cut. Each descriptor keeps a [Nursery]
+// of free version nodes per element type: tentative versions come from it, an
+// abort returns them, a commit publishes them (they become shared and
+// immutable), and trimmed nodes return to it. A node is reused only after it
+// was cut from its chain below the horizon, so recycling never hands out a
+// node that a live snapshot can read.
+//
+// A nursery keeps at most [MaxFree] nodes per type. A commit's trim recycles
+// at most the room left in its nursery and leaves the rest of the unreachable
+// tail linked below the cut point (no reader goes below it), for later walks,
+// so that a long chain released at once is not dropped to the Go GC only to be
+// allocated again by the next Stores. The trim queue and stm.TrimAll cut
+// whole tails, leaving what the nursery cannot hold to the Go GC.
 //
 // # What the tests prove
 //

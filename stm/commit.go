@@ -8,7 +8,7 @@ import (
 // which a commit ticks the clock and rescans the horizon. It trades version
 // memory for fewer writes to shared lines: one tick and one scan per
 // trimDepth commits of a hot Var.
-const trimDepth = 16
+const trimDepth = 64
 
 // horizonEvery bounds how often a worker rescans the horizon.
 const horizonEvery = 64
@@ -117,8 +117,8 @@ func (tx *Tx) commit() bool {
 		}
 		// Trim lazily: walk the chain only when it has grown by trimDepth
 		// since the last cut, so a commit usually does O(1) work here.
-		if trimDue(n.depth) {
-			if tx.trim(e.h, n) {
+		if trimDue(e.h, n.depth) {
+			if tx.trimN(e.h, n, tx.w.nurseryRoom(e.h)) {
 				long = true
 			}
 		} else if n.depth > 2 && !e.h.queued.Load() {
@@ -147,7 +147,10 @@ func (tx *Tx) commit() bool {
 		// cuts a small batch that fits the nursery.
 		w.lagging = true
 	}
-	if long || w.commits >= horizonEvery || (w.lagging && w.commits >= trimDepth) {
+	// Rate-limited: at most one tick and rescan per trimDepth/2 commits of a
+	// worker, so that walks prompted by a moving horizon do not feed back
+	// into more ticks and rescans (each writes or reads shared lines).
+	if ((long || w.lagging) && w.commits >= trimDepth/2) || w.commits >= horizonEvery {
 		w.commits = 0
 		w.lagging = long
 		c := clock.v.Load()
@@ -169,12 +172,12 @@ func (tx *Tx) commit() bool {
 // long, only as the depth doubles, so that the work stays O(1) per commit
 // amortized (walking at every commit would be quadratic in the reader's
 // life). The trim queue trims the chain once the snapshot ends.
-func trimDue(depth uint32) bool {
+func trimDue(h *varHeader, depth uint32) bool {
 	if depth <= trimDepth {
 		return false
 	}
-	if depth <= 4*trimDepth {
-		return depth%trimDepth == 1
+	if depth <= 4*trimDepth && depth%trimDepth == 1 {
+		return true
 	}
 	return depth&(depth-1) == 0
 }
@@ -191,7 +194,14 @@ func (tx *Tx) unlock(n int) {
 // trim cuts h's chain below the newest version older than the cached
 // horizon and recycles what it cut. The caller holds h's commit lock. It
 // reports whether the chain stays longer than trimDepth.
-func (tx *Tx) trim(h *varHeader, head *vnode) bool {
+func (tx *Tx) trim(h *varHeader, head *vnode) bool { return tx.trimN(h, head, -1) }
+
+// trimN is trim that recycles at most room nodes when room >= 0. A commit
+// passes the room left in its nursery: the rest of the unreachable tail stays
+// linked below the cut point (no reader goes there) and is recycled by later
+// walks, so that a large batch is not dropped to the Go GC only to be
+// allocated again by the next Stores.
+func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 	hz := gc.CachedHorizon()
 	n := head
 	depth := uint32(1)
@@ -204,11 +214,24 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 		depth++
 	}
 	if n.ts < hz {
-		if cut := n.prev.Load(); cut != nil {
+		if cut := n.prev.Load(); cut != nil && room != 0 {
 			// Readers stop at n or above (n.ts < hz <= rv), so none loads
 			// n.prev; the atomic store is for the race detector's benefit
 			// and costs little at one per trimDepth commits.
-			n.prev.Store(nil)
+			var rest *vnode
+			if room > 0 {
+				last := cut
+				for k := 1; k < room; k++ {
+					p := last.prev.Load()
+					if p == nil {
+						break
+					}
+					last = p
+				}
+				rest = last.prev.Load()
+				last.setPrevPrivate(nil)
+			}
+			n.prev.Store(rest)
 			tx.recycle(h, cut)
 		}
 	}
@@ -245,3 +268,12 @@ func (w *worker) releaseNode(h *varHeader, n *vnode) {
 		w.nursery.Put(h.tkey, unsafePointer(n))
 	}
 }
+
+// nurseryRoom is how many more nodes of h's type the worker's nursery keeps.
+func (w *worker) nurseryRoom(h *varHeader) int {
+	if !nurseryEnabled {
+		return -1 // nothing is kept: cut everything, the Go GC frees it
+	}
+	return gc.MaxFree - w.nursery.Len(h.tkey)
+}
+
