@@ -276,4 +276,3 @@ func (w *worker) nurseryRoom(h *varHeader) int {
 	}
 	return gc.MaxFree - w.nursery.Len(h.tkey)
 }
-
