@@ -33,6 +33,14 @@ type Nursery struct {
 }
 
 func (n *Nursery) list(k *TypeKey) *freeList {
+	// Fast path: the first list (most workers see one or two node types).
+	if l := &n.inline[0]; l.key == k {
+		return l
+	}
+	return n.listSlow(k)
+}
+
+func (n *Nursery) listSlow(k *TypeKey) *freeList {
 	for i := range n.inline {
 		l := &n.inline[i]
 		if l.key == k {
@@ -81,3 +89,23 @@ func (n *Nursery) Put(k *TypeKey, p unsafe.Pointer) {
 
 // Len reports how many free nodes of type k the nursery holds.
 func (n *Nursery) Len(k *TypeKey) int { return len(n.list(k).nodes) }
+
+// Shelf is a nursery's free list for one type, looked up once for a batch
+// of Puts (a trim returning a whole cut-off chain).
+type Shelf struct {
+	n *Nursery
+	l *freeList
+}
+
+// Shelf returns the free list of type k.
+func (n *Nursery) Shelf(k *TypeKey) Shelf { return Shelf{n, n.list(k)} }
+
+// Put is [Nursery.Put] on the shelf's type.
+func (s Shelf) Put(p unsafe.Pointer) {
+	if len(s.l.nodes) < MaxFree {
+		s.l.nodes = append(s.l.nodes, p)
+		s.n.Recycled++
+		return
+	}
+	s.n.Dropped++
+}

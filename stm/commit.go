@@ -153,14 +153,9 @@ func (tx *Tx) commit() bool {
 	if ((long || w.lagging) && w.commits >= trimDepth/2) || w.commits >= horizonEvery {
 		w.commits = 0
 		w.lagging = long
-		c := clock.v.Load()
-		if long && single && wv >= c {
-			// Single-Var commits have been stamping c: tick so that they
-			// fall below the next horizon and can be trimmed.
-			clock.v.CompareAndSwap(c, c+1)
-		}
-		gc.Horizon(clock.v.Load())
-		trimQueued(w, 2)
+		w.maint = true
+		w.maintTick = long && single
+		w.maintStamp = wv
 	}
 	return true
 }
@@ -203,6 +198,7 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool { return tx.trimN(h, head, -1
 // allocated again by the next Stores.
 func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 	hz := gc.CachedHorizon()
+	total := head.depth // chain length as maintained by commits and trims
 	n := head
 	depth := uint32(1)
 	for n.ts >= hz {
@@ -213,29 +209,39 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 		n = p
 		depth++
 	}
+	remaining := uint32(0)
 	if n.ts < hz {
 		if cut := n.prev.Load(); cut != nil && room != 0 {
 			// Readers stop at n or above (n.ts < hz <= rv), so none loads
 			// n.prev; the atomic store is for the race detector's benefit
 			// and costs little at one per trimDepth commits.
-			var rest *vnode
-			if room > 0 {
-				last := cut
-				for k := 1; k < room; k++ {
-					p := last.prev.Load()
-					if p == nil {
-						break
+			tail := int(total) - int(depth)
+			if room < 0 || (total > depth && tail <= room) {
+				// The whole tail fits (or is not kept): one pass, in
+				// recycle.
+				n.prev.Store(nil)
+				tx.recycle(h, cut)
+			} else {
+				// Recycle room nodes and leave the rest linked below n.
+				shelf := tx.w.nursery.Shelf(h.tkey)
+				p, k := cut, 0
+				for ; p != nil && k < room; k++ {
+					next := p.prev.Load()
+					p.setPrevPrivate(nil)
+					if nurseryEnabled {
+						shelf.Put(unsafePointer(p))
 					}
-					last = p
+					p = next
 				}
-				rest = last.prev.Load()
-				last.setPrevPrivate(nil)
+				n.prev.Store(p)
+				tx.w.stats.addN(statTrimmed, uint64(k))
+				if p != nil && tail > k {
+					remaining = uint32(tail - k)
+				}
 			}
-			n.prev.Store(rest)
-			tx.recycle(h, cut)
 		}
 	}
-	head.depth = depth
+	head.depth = depth + remaining
 	if depth > 2 && !h.queued.Load() {
 		// A snapshot holds versions (or single-Var commits share the
 		// horizon's stamp): make sure the chain is trimmed once they fall
@@ -248,11 +254,14 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 // recycle gives a cut-off chain to the worker's nursery.
 func (tx *Tx) recycle(h *varHeader, n *vnode) {
 	count := uint64(0)
+	shelf := tx.w.nursery.Shelf(h.tkey)
 	for n != nil {
 		next := n.prev.Load()
 		n.setPrevPrivate(nil)
 		count++
-		tx.w.releaseNode(h, n)
+		if nurseryEnabled {
+			shelf.Put(unsafePointer(n))
+		}
 		n = next
 	}
 	tx.w.stats.addN(statTrimmed, count) // one atomic add per cut, not per node
@@ -275,4 +284,20 @@ func (w *worker) nurseryRoom(h *varHeader) int {
 		return -1 // nothing is kept: cut everything, the Go GC frees it
 	}
 	return gc.MaxFree - w.nursery.Len(h.tkey)
+}
+
+// maintain ticks the clock if single-Var commits have been stamping its
+// current value, rescans the horizon and trims a few queued Vars. run calls
+// it after the attempt ended, so that the worker's own (finished) snapshot
+// no longer holds the horizon back.
+func (w *worker) maintain() {
+	w.maint = false
+	c := clock.v.Load()
+	if w.maintTick && w.maintStamp >= c {
+		// Single-Var commits have been stamping c: tick so that they fall
+		// below the next horizon and can be trimmed.
+		clock.v.CompareAndSwap(c, c+1)
+	}
+	gc.Horizon(clock.v.Load())
+	trimQueued(w, 2)
 }

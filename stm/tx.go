@@ -81,14 +81,19 @@ type worker struct {
 	tx      Tx
 	nursery gc.Nursery
 	backoff fallback.Backoff
-	commits uint32       // since the last horizon scan
-	lagging bool         // the last walk left a chain long: rescan sooner
-	entry   *activeEntry // the goroutine entry that owns this worker, or nil (pooled)
-	g       uintptr      // owning goroutine, for pooled workers
-	slot    *gc.Slot
-	stats   *workerStats
-	waiter  waiter
-	_       cpu.CacheLinePad
+	commits uint32 // since the last horizon scan
+	lagging bool   // the last walk left a chain long: rescan sooner
+	// maint asks run to call maintain after the attempt ends;
+	// maintTick and maintStamp say whether to tick the clock.
+	maint      bool
+	maintTick  bool
+	maintStamp uint64
+	entry      *activeEntry // the goroutine entry that owns this worker, or nil (pooled)
+	g          uintptr      // owning goroutine, for pooled workers
+	slot       *gc.Slot
+	stats      *workerStats
+	waiter     waiter
+	_          cpu.CacheLinePad
 }
 
 // logCap is the initial capacity of the read and write logs. 16 entries
@@ -215,6 +220,9 @@ func (tx *Tx) run(fn func(tx *Tx) error) error {
 		}
 		if tx.commit() {
 			tx.end()
+			if w.maint {
+				w.maintain()
+			}
 			return nil
 		}
 		tx.rollback()
