@@ -38,7 +38,23 @@ func init() {
 	case htm.Emulated():
 		setEmulator(htm.DefaultEmulator())
 	case htm.Enabled() && stm.RealHardware:
-		hwOn, hwMode = true, stm.HWReal
+		setHW(true, stm.HWReal)
+	}
+}
+
+// atomicallyImpl is what Atomically calls: stm.Atomically, or atomicallyHW
+// when hardware attempts are enabled. Set at init (and by tests between
+// runs), it makes Atomically a one-call function the compiler inlines, so
+// that without hardware hybrid adds one predictable indirect call to stm.
+var atomicallyImpl = stm.Atomically
+
+// setHW sets the execution mode. Call it only while no transaction runs.
+func setHW(on bool, mode stm.HWMode) {
+	hwOn, hwMode = on, mode
+	if on {
+		atomicallyImpl = atomicallyHW
+	} else {
+		atomicallyImpl = stm.Atomically
 	}
 }
 
@@ -46,7 +62,7 @@ func init() {
 // Call it only while no transaction runs.
 func setEmulator(e *htm.Emulator) {
 	stm.SetEmulator(e)
-	hwOn, hwMode = e != nil, stm.HWEmulated
+	setHW(e != nil, stm.HWEmulated)
 	sites.Reset()
 }
 
@@ -64,12 +80,9 @@ func HardwareEnabled() bool { return hwOn }
 // policy of package fallback, and moves to software when hardware fails.
 // Bodies that may run in hardware must follow the restrictions in the
 // package documentation. When hardware is not enabled, Atomically is
-// stm.Atomically behind one predictable branch.
+// stm.Atomically behind one predictable indirect call.
 func Atomically(fn func(tx *Tx) error) error {
-	if !hwOn {
-		return stm.Atomically(fn)
-	}
-	return atomicallyHW(fn)
+	return atomicallyImpl(fn)
 }
 
 //go:noinline

@@ -25,7 +25,7 @@ func withEmulator(t *testing.T, e *htm.Emulator, f func()) {
 			setEmulator(htm.DefaultEmulator())
 		} else {
 			stm.SetEmulator(nil)
-			hwOn, hwMode = on, mode
+			setHW(on, mode)
 			sites.Reset()
 		}
 	}()
