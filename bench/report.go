@@ -91,7 +91,7 @@ func hwCell(r *Result) string {
 var csvHeader = []string{
 	"workload", "update", "variant", "goroutines", "seconds", "ops", "tx_per_s", "runs", "tx_per_s_min", "tx_per_s_max",
 	"speedup_vs_seq", "attempts", "aborts_per_commit", "aborts_by_cause",
-	"hw_commit_share", "audit_ops", "audit_aborts", "check",
+	"hw_commit_share", "audit_ops", "audit_aborts", "other_load", "check",
 }
 
 // WriteCSV writes one row per result. Unknown numbers are empty cells;
@@ -122,7 +122,7 @@ func WriteCSV(out io.Writer, rs []*Result) error {
 			strconv.FormatUint(r.Ops, 10), f(r.TxPerSec), strconv.Itoa(r.Runs), f(r.TxPerSecMin), f(r.TxPerSecMax),
 			opt(nonZero(r.SpeedupSeq)),
 			strconv.FormatUint(r.Attempts, 10), opt(r.AbortsPerCommit), strings.Join(causes, ";"),
-			opt(r.HWShare), strconv.FormatUint(r.ROOps, 10), strconv.FormatUint(r.ROAborts, 10), r.Check,
+			opt(r.HWShare), strconv.FormatUint(r.ROOps, 10), strconv.FormatUint(r.ROAborts, 10), opt(r.OtherLoad), r.Check,
 		}
 		if err := cw.Write(row); err != nil {
 			return err

@@ -300,10 +300,23 @@ func reading(rs []*Result, m Machine) []string {
 	if len(rs) > 0 {
 		runs = rs[0].Runs
 	}
+	disturbed, maxLoad := 0, 0.0
+	for _, r := range rs {
+		if r.OtherLoad >= QuietLoad {
+			disturbed++
+		}
+		maxLoad = max(maxLoad, r.OtherLoad)
+	}
+	load := "Other processes stayed below %.1f cores of load in every reported run."
+	load = fmt.Sprintf(load, QuietLoad)
+	if disturbed > 0 {
+		load = fmt.Sprintf("**%d of %d reported runs shared the machine** with other processes (up to %.1f cores busy besides the benchmark): "+
+			"their numbers, above all at %d goroutines, are low; regenerate on an idle machine.", disturbed, len(rs), maxLoad, n)
+	}
 	out = append(out, fmt.Sprintf("**Caveats.** %d cores: nothing here says how the variants scale past %d goroutines. "+
-		"Each configuration ran %d time(s) for %s (the median is shown; the tables give the range); "+
-		"on a shared machine differences below about 10%% are noise.",
-		m.Cores, n, runs, durationText(rs)))
+		"Each configuration ran %d time(s) for %s (the median is shown, preferring runs the machine was otherwise idle for; the tables give the range); "+
+		"differences below about 10%% are noise. %s",
+		m.Cores, n, runs, durationText(rs), load))
 	return out
 }
 

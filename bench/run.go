@@ -74,6 +74,11 @@ type Result struct {
 	ROOps    uint64 `json:"audit_ops,omitempty"`
 	ROAborts uint64 `json:"audit_aborts,omitempty"`
 
+	// OtherLoad is the average number of cores that other processes kept
+	// busy during the run (Linux; -1 if unknown). Above about 0.2 the run
+	// shared the machine and its numbers are suspect.
+	OtherLoad float64 `json:"other_load"`
+
 	// Check is "ok" or the first invariant violation.
 	Check string `json:"check"`
 }
@@ -183,7 +188,9 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 			}
 		}
 	}
+	cpu0 := sampleCPU()
 	elapsed := phase(workers, ops, c.Duration, limits)
+	cpu1 := sampleCPU()
 
 	r := &Result{
 		Workload:        c.Workload,
@@ -192,6 +199,7 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 		Goroutines:      c.Goroutines,
 		Seconds:         elapsed.Seconds(),
 		Runs:            1,
+		OtherLoad:       otherLoad(cpu0, cpu1, elapsed),
 		AbortsPerCommit: -1,
 		HWShare:         -1,
 		Check:           "ok",

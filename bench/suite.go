@@ -162,9 +162,15 @@ func RunSuite(p Plan, before func(i int)) ([]*Result, error) {
 	return rs, nil
 }
 
+// QuietLoad is the other-process load (cores, see Result.OtherLoad) below
+// which a run counts as undisturbed.
+const QuietLoad = 0.2
+
 // medians merges the results of repeated configurations, in order of first
 // appearance, keeping the median run of each (the lower middle one for an
-// even count). A failed invariant in any run is kept.
+// even count) among the runs that had the machine to themselves (other load
+// below QuietLoad), or among all runs if none did. A failed invariant in any
+// run is kept.
 func medians(all []*Result) []*Result {
 	type key struct {
 		groupKey
@@ -183,7 +189,17 @@ func medians(all []*Result) []*Result {
 	var rs []*Result
 	for _, k := range order {
 		runs := byKey[k]
-		sorted := slices.Clone(runs)
+		// Prefer the runs that had the machine to themselves.
+		var quiet []*Result
+		for _, r := range runs {
+			if r.OtherLoad >= 0 && r.OtherLoad < QuietLoad {
+				quiet = append(quiet, r)
+			}
+		}
+		if len(quiet) == 0 {
+			quiet = runs
+		}
+		sorted := slices.Clone(quiet)
 		slices.SortFunc(sorted, func(a, b *Result) int { return cmp.Compare(a.TxPerSec, b.TxPerSec) })
 		m := *sorted[(len(sorted)-1)/2]
 		m.Runs = len(runs)

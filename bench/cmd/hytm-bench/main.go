@@ -150,6 +150,17 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	bench.WriteTable(stdout, rs)
+	disturbed, maxLoad := 0, 0.0
+	for _, r := range rs {
+		if r.OtherLoad >= bench.QuietLoad {
+			disturbed++
+			maxLoad = max(maxLoad, r.OtherLoad)
+		}
+	}
+	if disturbed > 0 {
+		fmt.Fprintf(stdout, "\nnote: %d of %d results come from runs that shared the machine with other processes (up to %.1f cores busy); their throughput is suspect\n",
+			disturbed, len(rs), maxLoad)
+	}
 
 	rep := bench.Report{Machine: m, Command: commandLine(args), Duration: duration.Seconds(), Results: rs}
 	files, err := writeOutputs(*out, rep)
