@@ -117,7 +117,7 @@ func (tx *Tx) commit() bool {
 		}
 		// Trim lazily: walk the chain only when it has grown by trimDepth
 		// since the last cut, so a commit usually does O(1) work here.
-		if trimDue(e.h, n.depth) {
+		if trimDue(n.depth) {
 			if tx.trimN(e.h, n, tx.w.nurseryRoom(e.h)) {
 				long = true
 			}
@@ -167,7 +167,7 @@ func (tx *Tx) commit() bool {
 // long, only as the depth doubles, so that the work stays O(1) per commit
 // amortized (walking at every commit would be quadratic in the reader's
 // life). The trim queue trims the chain once the snapshot ends.
-func trimDue(h *varHeader, depth uint32) bool {
+func trimDue(depth uint32) bool {
 	if depth <= trimDepth {
 		return false
 	}

@@ -105,7 +105,7 @@ func (tx *Tx) commitIrrevocable() {
 		if hooks.softwareWrite != nil {
 			hooks.softwareWrite(e.h)
 		}
-		if trimDue(e.h, n.depth) {
+		if trimDue(n.depth) {
 			tx.trim(e.h, n)
 		} else if n.depth > 2 && !e.h.queued.Load() {
 			enqueueTrim(e.h) // see commit
