@@ -82,8 +82,17 @@
 // writing any shared cache line. Two rules keep it opaque: a reader repeats
 // its earlier read of a Var whose visible version is single (repeatable
 // reads), and trimming keeps every version stamped at or above the horizon
-// (strictly-below rule, package gc). Every trimDepth single commits the
-// writer ticks the clock so that old single versions can be trimmed.
+// (strictly-below rule, package gc). When single commits have made a chain
+// long, the writer ticks the clock (at most once per trimDepth/2 of its
+// commits) so that old single versions fall below the next horizon.
+//
+// Trimming is lazy: a commit walks its Var's chain only when the chain has
+// grown by trimDepth versions since the last walk (then only as it doubles,
+// while a snapshot holds it), cuts below the newest version older than the
+// cached horizon, and recycles at most what its nursery has room for. Every
+// horizonEvery commits, or sooner while chains stay long, the worker rescans
+// the horizon after its attempt has ended and trims a few Vars from the trim
+// queue (Vars left with more than two versions).
 //
 // Commit (writers):
 //  1. lock each written Var by CAS on its meta word (fail: abort);
@@ -99,10 +108,13 @@
 // Retry registers the transaction on every Var it read, re-checks them, and
 // sleeps; a commit wakes only the waiters of the Vars it wrote.
 //
-// Flat nesting needs the running transaction of the calling goroutine; Go has
-// no goroutine-local storage, so a tiny assembly leaf reads the goroutine's
-// g pointer (goid_amd64.s, goid_arm64.s; runtime.Stack parsing elsewhere) and
-// a hashed table maps it to the transaction (active.go).
+// Workers. Flat nesting needs the running transaction of the calling
+// goroutine, and Go has no goroutine-local storage: a tiny assembly leaf reads
+// the goroutine's g pointer (goid_amd64.s, goid_arm64.s; runtime.Stack
+// parsing elsewhere) and a hashed table maps it to the goroutine's worker
+// (active.go). The worker — transaction descriptor, logs, nursery, snapshot
+// slot, counters — stays with the goroutine, so a transaction starts with one
+// load and no atomic write.
 //
 // # Files
 //

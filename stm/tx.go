@@ -73,7 +73,9 @@ type writeEntry struct {
 	old  uint64 // meta before the commit locked it
 }
 
-// worker is a pooled transaction descriptor with its per-worker state. It is
+// worker is a goroutine's transaction descriptor with its per-worker state
+// (active.go; a sync.Pool supplies workers to goroutines without an entry of
+// their own, and to Peek and TrimAll). It is
 // padded at both ends, and its logs start with room for logCap entries, so
 // that two workers never write the same cache line.
 type worker struct {
