@@ -33,7 +33,7 @@ type PlanOptions struct {
 var DefaultUpdates = []int{0, 10, 50}
 
 // DefaultDuration is the default run length of one configuration.
-const DefaultDuration = 200 * time.Millisecond
+const DefaultDuration = 150 * time.Millisecond
 
 // DefaultGoroutines returns 1, 2, 4, ... below GOMAXPROCS, then GOMAXPROCS.
 func DefaultGoroutines() []int {
