@@ -112,8 +112,16 @@ func enterTxSlow(g uintptr, e *activeEntry) *worker {
 	return w
 }
 
+// bigLog is the log capacity beyond which a worker gives its logs back after
+// a transaction: a goroutine that once read 100,000 Vars must not keep them
+// (and the logs) alive while it idles.
+const bigLog = 4 * logCap
+
 // leaveTx ends the use of w by its goroutine's outermost transaction.
 func leaveTx(w *worker) {
+	if cap(w.tx.reads) > bigLog || cap(w.tx.writes) > bigLog {
+		w.tx.shrinkLogs()
+	}
 	if e := w.entry; e != nil {
 		if raceBuild {
 			// release: the next claimer's CAS orders its use of e.w after
@@ -127,4 +135,16 @@ func leaveTx(w *worker) {
 	overflow.n.Add(-1)
 	overflow.mu.Unlock()
 	putWorker(w)
+}
+
+// shrinkLogs replaces grown logs with small fresh ones, so that the old
+// backing arrays (and the Vars and versions they point to) can be collected.
+func (tx *Tx) shrinkLogs() {
+	if cap(tx.reads) > bigLog {
+		tx.reads = make([]readEntry, 0, logCap)
+	}
+	if cap(tx.writes) > bigLog {
+		tx.writes = make([]writeEntry, 0, logCap)
+	}
+	tx.rindex, tx.windex = nil, nil
 }

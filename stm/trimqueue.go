@@ -3,6 +3,7 @@ package stm
 import (
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	"github.com/hytm/hytm/gc"
 )
@@ -14,10 +15,13 @@ import (
 // long) trims a few queued Vars, so a Var that is no longer written still
 // gets back to at most two versions within a bounded number of commits after
 // the snapshots that held its versions end.
+//
+// The queue holds weak pointers: a Var that the program dropped is collected
+// with its versions, whether or not it was waiting to be trimmed.
 var trimQ struct {
 	n     atomic.Int32 // len(q) - first, read without the lock
 	mu    sync.Mutex
-	q     []*varHeader // FIFO: q[first:]
+	q     []weak.Pointer[varHeader] // FIFO: q[first:]
 	first int
 }
 
@@ -25,8 +29,9 @@ func enqueueTrim(h *varHeader) {
 	if h.queued.Swap(true) {
 		return
 	}
+	wp := weak.Make(h)
 	trimQ.mu.Lock()
-	trimQ.q = append(trimQ.q, h)
+	trimQ.q = append(trimQ.q, wp)
 	trimQ.n.Store(int32(len(trimQ.q) - trimQ.first))
 	trimQ.mu.Unlock()
 }
@@ -41,12 +46,17 @@ func popTrim(wait bool) *varHeader {
 	}
 	defer trimQ.mu.Unlock()
 	q, f := trimQ.q, trimQ.first
-	if f == len(q) {
-		return nil
+	var h *varHeader
+	for h == nil {
+		if f == len(q) {
+			trimQ.q, trimQ.first = q[:0], 0
+			trimQ.n.Store(0)
+			return nil
+		}
+		h = q[f].Value() // nil: the Var was collected
+		q[f] = weak.Pointer[varHeader]{}
+		f++
 	}
-	h := q[f]
-	q[f] = nil
-	f++
 	if f == len(q) {
 		q, f = q[:0], 0
 		if cap(q) > 1024 {
