@@ -49,20 +49,9 @@ func (tx *Tx) commit() bool {
 		return false
 	}
 	single := tx.singleVar()
-	bits := uint64(metaLock)
-	if single {
-		bits = metaLocked
-	}
-	for i := range tx.writes {
-		e := &tx.writes[i]
-		m := e.h.meta.Load()
-		// acq-rel CAS: takes the Var's commit lock.
-		if m&metaLocked != 0 || !e.h.meta.CompareAndSwap(m, m|bits) {
-			tx.unlock(i)
-			tx.recordAbort(CauseLocked, e.h)
-			return false
-		}
-		e.old = m
+	if h := tx.lockWrites(single); h != nil {
+		tx.recordAbort(CauseLocked, h)
+		return false
 	}
 	// seq-cst load after the lock CASes: pairs with the store in
 	// becomeIrrevocable (Dekker). Either the irrevocable transaction sees our
@@ -73,68 +62,16 @@ func (tx *Tx) commit() bool {
 		irrevWait()
 		return false
 	}
-	var wv uint64
-	if single {
-		// No tick: a single-Var commit depends on no other Var, so any
-		// snapshot may or may not include it (doc.go, "Clock").
-		wv = clock.v.Load()
-	} else {
-		// seq-cst tick after the locks: a snapshot that includes wv loaded
-		// the clock after this, and so sees our locks or our versions.
-		wv = clock.v.Add(1)
-	}
-	for i := range tx.reads {
-		r := &tx.reads[i]
-		m := r.h.meta.Load()
-		if m == r.meta {
-			continue
-		}
-		if m&metaLocked != 0 && m&^metaLock == r.meta && tx.findWrite(r.h) >= 0 {
-			continue // locked by us above, unchanged before that
-		}
+	wv := stamp(single)
+	if h := tx.validateReads(); h != nil {
 		tx.unlock(len(tx.writes))
-		tx.recordAbort(CauseValidate, r.h)
+		tx.recordAbort(CauseValidate, h)
 		return false
 	}
 	if reportOn.Load() {
 		tx.reportCommit() // report.go: publish this commit's Store sites
 	}
-	var flags uint32
-	if single {
-		flags = flagSingle
-	}
-	long := false
-	for i := range tx.writes {
-		e := &tx.writes[i]
-		n := e.node
-		old := e.h.head.Load()
-		n.ts, n.flags, n.depth = wv, flags, old.depth+1
-		n.setPrevPrivate(old)
-		// release: publishes n's fields to every reader that loads head.
-		e.h.head.Store(n)
-		if hooks.softwareWrite != nil {
-			hooks.softwareWrite(e.h)
-		}
-		// Trim lazily: walk the chain only when it has grown by trimDepth
-		// since the last cut, so a commit usually does O(1) work here.
-		if trimDue(n.depth) {
-			if tx.trimN(e.h, n, tx.w.nurseryRoom(e.h)) {
-				long = true
-			}
-		} else if n.depth > 2 && !e.h.queued.Load() {
-			// Longer than two versions and not trimmed now: queue it, so
-			// that it is trimmed even if it is never written again.
-			enqueueTrim(e.h)
-		}
-		// release: unlock with the next sequence number.
-		e.h.meta.Store((e.old>>metaShift + 1) << metaShift)
-		// seq-cst load after the unlock store: pairs with waitForChange,
-		// which registers and then re-reads meta.
-		if e.h.nwait.Load() != 0 {
-			wakeWaiters(e.h)
-		}
-		e.node = nil
-	}
+	long := tx.installWrites(wv, single, true)
 	if single {
 		w.stats.add(statCommitsSingle)
 	} else {
@@ -158,6 +95,105 @@ func (tx *Tx) commit() bool {
 		w.maintStamp = wv
 	}
 	return true
+}
+
+// The commit phases, shared by software commits (commit), irrevocable ones
+// (commitIrrevocable, which waits for locks instead of failing) and
+// emulated hardware commits (hwCommitEmu).
+
+// lockWrites takes the commit lock of every Var in the write set without
+// waiting. On failure it releases the locks it took and returns the Var whose
+// lock was busy. A single-Var commit takes the lock without the multi bit, so
+// readers do not wait for it.
+func (tx *Tx) lockWrites(single bool) *varHeader {
+	bits := uint64(metaLock)
+	if single {
+		bits = metaLocked
+	}
+	for i := range tx.writes {
+		e := &tx.writes[i]
+		m := e.h.meta.Load()
+		// acq-rel CAS: takes the Var's commit lock.
+		if m&metaLocked != 0 || !e.h.meta.CompareAndSwap(m, m|bits) {
+			tx.unlock(i)
+			return e.h
+		}
+		e.old = m
+	}
+	return nil
+}
+
+// stamp returns the commit timestamp; the caller holds its write locks.
+func stamp(single bool) uint64 {
+	if single {
+		// No tick: a single-Var commit depends on no other Var, so any
+		// snapshot may or may not include it (doc.go, "Clock").
+		return clock.v.Load()
+	}
+	// seq-cst tick after the locks: a snapshot that includes the stamp
+	// loaded the clock after this, and so sees our locks or our versions.
+	return clock.v.Add(1)
+}
+
+// validateReads returns the first Var read by the transaction whose meta
+// changed since the read, or nil. The caller holds its write locks.
+func (tx *Tx) validateReads() *varHeader {
+	for i := range tx.reads {
+		r := &tx.reads[i]
+		m := r.h.meta.Load()
+		if m == r.meta {
+			continue
+		}
+		if m&metaLocked != 0 && m&^metaLock == r.meta && tx.findWrite(r.h) >= 0 {
+			continue // locked by us, unchanged before that
+		}
+		return r.h
+	}
+	return nil
+}
+
+// installWrites links each tentative version at the head of its chain,
+// trims lazily, unlocks with the next sequence number and wakes Retry
+// waiters. announce reports each write to the software-write hook (the
+// emulator); an emulated commit, whose writes the emulator already knows,
+// passes false. It reports whether a walk left a chain long.
+func (tx *Tx) installWrites(wv uint64, single, announce bool) (long bool) {
+	var flags uint32
+	if single {
+		flags = flagSingle
+	}
+	for i := range tx.writes {
+		e := &tx.writes[i]
+		n := e.node
+		old := e.h.head.Load()
+		n.ts, n.flags, n.depth = wv, flags, old.depth+1
+		n.setPrevPrivate(old)
+		// release: publishes n's fields to every reader that loads head.
+		e.h.head.Store(n)
+		if announce && hooks.softwareWrite != nil {
+			hooks.softwareWrite(e.h)
+		}
+		// Trim lazily: walk the chain only when it has grown by trimDepth
+		// since the last cut, so a commit usually does O(1) work here.
+		if trimDue(n.depth) {
+			if tx.trimN(e.h, n, tx.w.nurseryRoom(e.h)) {
+				long = true
+			}
+		} else if n.depth > 2 && !e.h.queued.Load() {
+			// Longer than two versions and not trimmed now: queue it, so
+			// that it is trimmed even if it is never written again.
+			enqueueTrim(e.h)
+		}
+		// release: unlock with the next sequence number.
+		e.h.meta.Store((e.old>>metaShift + 1) << metaShift)
+		// seq-cst load after the unlock store: pairs with waitForChange,
+		// which registers and then re-reads meta.
+		if e.h.nwait.Load() != 0 {
+			wakeWaiters(e.h)
+		}
+		e.node = nil
+	}
+	return long
 }
 
 // trimDue reports whether a commit that made a chain depth deep walks it.

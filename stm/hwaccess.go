@@ -349,19 +349,9 @@ func (tx *Tx) runEmulated(fn func(tx *Tx) error, c *HWContext) (htm.Status, erro
 // Write registrations already doomed the emulated readers of those lines.
 func (tx *Tx) hwCommitEmu(c *HWContext) htm.Status {
 	single := tx.singleVar()
-	bits := uint64(metaLock)
-	if single {
-		bits = metaLocked
-	}
-	for i := range tx.writes {
-		e := &tx.writes[i]
-		m := e.h.meta.Load()
-		if m&metaLocked != 0 || !e.h.meta.CompareAndSwap(m, m|bits) {
-			tx.unlock(i)
-			c.busy = e.h
-			return htm.ExplicitStatus(htm.CodeLockBusy)
-		}
-		e.old = m
+	if h := tx.lockWrites(single); h != nil {
+		c.busy = h
+		return htm.ExplicitStatus(htm.CodeLockBusy)
 	}
 	// Dekker with becomeIrrevocable, as in commit.
 	if irrev.active.Load() != 0 {
@@ -369,41 +359,12 @@ func (tx *Tx) hwCommitEmu(c *HWContext) htm.Status {
 		c.bIrr = true
 		return htm.ExplicitStatus(htm.CodeLockBusy)
 	}
-	var wv uint64
-	if single {
-		wv = clock.v.Load()
-	} else {
-		wv = clock.v.Add(1)
-	}
-	for i := range tx.reads {
-		r := &tx.reads[i]
-		m := r.h.meta.Load()
-		if m == r.meta {
-			continue
-		}
-		if m&metaLocked != 0 && m&^metaLock == r.meta && tx.hwFindWrite(r.h) >= 0 {
-			continue
-		}
+	wv := stamp(single)
+	if tx.validateReads() != nil {
 		tx.unlock(len(tx.writes))
 		return htm.ExplicitStatus(htm.CodeNotHead)
 	}
-	var flags uint32
-	if single {
-		flags = flagSingle
-	}
-	for i := range tx.writes {
-		e := &tx.writes[i]
-		n := e.node
-		n.ts, n.flags = wv, flags
-		n.prev.Store(e.h.head.Load())
-		e.h.head.Store(n) // release: publishes n
-		tx.trim(e.h, n)
-		e.h.meta.Store((e.old>>metaShift + 1) << metaShift) // release: unlock
-		if e.h.nwait.Load() != 0 {
-			wakeWaiters(e.h)
-		}
-		e.node = nil
-	}
+	tx.installWrites(wv, single, false)
 	tx.hwMaintain()
 	return htm.Started
 }

@@ -93,29 +93,7 @@ func (tx *Tx) commitIrrevocable() {
 			spinWait(round)
 		}
 	}
-	// seq-cst tick after the locks, as in commit.
-	wv := clock.v.Add(1)
-	for i := range tx.writes {
-		e := &tx.writes[i]
-		n := e.node
-		old := e.h.head.Load()
-		n.ts, n.flags, n.depth = wv, 0, old.depth+1
-		n.setPrevPrivate(old)
-		e.h.head.Store(n) // release: publishes n
-		if hooks.softwareWrite != nil {
-			hooks.softwareWrite(e.h)
-		}
-		if trimDue(n.depth) {
-			tx.trim(e.h, n)
-		} else if n.depth > 2 && !e.h.queued.Load() {
-			enqueueTrim(e.h) // see commit
-		}
-		e.h.meta.Store((e.old>>metaShift + 1) << metaShift) // release: unlock
-		if e.h.nwait.Load() != 0 {
-			wakeWaiters(e.h)
-		}
-		e.node = nil
-	}
+	tx.installWrites(stamp(false), false, true)
 	tx.w.stats.add(statCommitsIrrevocable)
 }
 
