@@ -71,6 +71,7 @@ const (
 	SoftwareCapacity
 )
 
+// String returns the action's name, as used in traces and reports.
 func (a Action) String() string {
 	switch a {
 	case Hardware:

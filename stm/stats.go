@@ -24,6 +24,8 @@ const (
 	CauseIrrevocable
 )
 
+// String returns the cause's name: "locked", "validate", "stale" or
+// "irrevocable".
 func (c Cause) String() string {
 	switch c {
 	case CauseLocked:
