@@ -18,12 +18,12 @@ func ExampleSlot() {
 
 	rv := reader.Pin(&clock) // a transaction begins at timestamp 10
 	clock.Store(15)          // others commit meanwhile
-	fmt.Println("snapshot", rv, "horizon", gc.Horizon(clock.Load()))
+	fmt.Println("snapshot", rv, "horizon <= snapshot:", gc.Horizon(clock.Load()) <= rv)
 
 	reader.Unpin() // the transaction ends
 	fmt.Println("horizon after", gc.Horizon(clock.Load()) >= 15)
 	// Output:
-	// snapshot 10 horizon 10
+	// snapshot 10 horizon <= snapshot: true
 	// horizon after true
 }
 
