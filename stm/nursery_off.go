@@ -4,5 +4,5 @@ package stm
 
 // nurseryEnabled is false in builds tagged hytm_nonursery: Store allocates
 // every version and trimmed versions are left to the Go GC. For benchmarks
-// only (see gc/README-snippet.md).
+// only (see the README, "Version reclamation").
 const nurseryEnabled = false

@@ -33,7 +33,7 @@ import (
 // commit install, recordAbort) test one package-level flag. With reporting
 // on, fastRead stays false so every Load takes the slow path, and each first
 // access to a Var in an attempt walks a few frames of the stack
-// (runtime.Callers); see README-snippet-diag.md in package hybrid for the
+// (runtime.Callers); see docs/diagnostics.md for the
 // measured overhead.
 //
 // Attribution limits: the committing Store is the one published by the
