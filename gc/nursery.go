@@ -100,6 +100,22 @@ type Shelf struct {
 // Shelf returns the free list of type k.
 func (n *Nursery) Shelf(k *TypeKey) Shelf { return Shelf{n, n.list(k)} }
 
+// Room reports how many more nodes the shelf keeps.
+func (s Shelf) Room() int { return MaxFree - len(s.l.nodes) }
+
+// PutAll is [Shelf.Put] of every node in ps, in one copy: it keeps as many
+// as there is room for and drops the rest.
+func (s Shelf) PutAll(ps []unsafe.Pointer) {
+	k := min(len(ps), MaxFree-len(s.l.nodes))
+	s.l.nodes = append(s.l.nodes, ps[:k]...)
+	s.n.Recycled += uint64(k)
+	s.n.Dropped += uint64(len(ps) - k)
+}
+
+// Drop counts k nodes as Dropped: the caller left them to the Go GC without
+// offering them (its shelf was full).
+func (s Shelf) Drop(k int) { s.n.Dropped += uint64(k) }
+
 // Put is [Nursery.Put] on the shelf's type.
 func (s Shelf) Put(p unsafe.Pointer) {
 	if len(s.l.nodes) < MaxFree {

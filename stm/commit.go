@@ -1,6 +1,8 @@
 package stm
 
 import (
+	"unsafe"
+
 	"github.com/hytm/hytm/gc"
 )
 
@@ -225,6 +227,11 @@ func (tx *Tx) installWrites(wv uint64, single, announce bool) (long bool) {
 		n := e.node
 		old := e.h.head.Load()
 		n.ts, n.flags, n.depth = wv, flags, old.depth+1
+		if old.ts < wv {
+			e.h.mark, e.h.markAbove = old, 1
+		} else if e.h.mark != nil {
+			e.h.markAbove++
+		}
 		n.setPrevPrivate(old)
 		// release: publishes n's fields to every reader that loads head.
 		e.h.head.Store(n)
@@ -295,6 +302,14 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 	total := head.depth // chain length as maintained by commits and trims
 	n := head
 	depth := uint32(1)
+	jumped := false
+	if m := h.mark; n.ts >= hz && m != nil {
+		// Every version above mark has a stamp >= mark's, and the head's is
+		// >= hz: start the search for the newest version below hz at mark.
+		// (If a hardware commit left mark behind, mark is still in the chain
+		// and older, so the cut only keeps more.)
+		n, depth, jumped = m, h.markAbove+1, true
+	}
 	for n.ts >= hz {
 		p := n.prev.Load()
 		if p == nil {
@@ -309,31 +324,16 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 			// Readers stop at n or above (n.ts < hz <= rv), so none loads
 			// n.prev; the atomic store is for the race detector's benefit
 			// and costs little at one per trimDepth commits.
-			tail := int(total) - int(depth)
-			if room < 0 || (total > depth && tail <= room) {
-				// The whole tail fits (or is not kept): one pass, in
-				// recycle.
-				n.prev.Store(nil)
-				tx.recycle(h, cut)
-			} else {
-				// Recycle room nodes and leave the rest linked below n.
-				shelf := tx.w.nursery.Shelf(h.tkey)
-				p, k := cut, 0
-				for ; p != nil && k < room; k++ {
-					next := p.prev.Load()
-					p.setPrevPrivate(nil)
-					if nurseryEnabled {
-						shelf.Put(unsafePointer(p))
-					}
-					p = next
-				}
-				n.prev.Store(p)
-				tx.w.stats.addN(statTrimmed, uint64(k))
-				if p != nil && tail > k {
-					remaining = uint32(tail - k)
-				}
+			rest, k := tx.recycle(h, cut, room)
+			n.prev.Store(rest)
+			if tail := int(total) - int(depth); rest != nil && tail > k {
+				remaining = uint32(tail - k)
 			}
 		}
+	}
+	if !jumped {
+		// The cut point is the head: mark, below it, is gone.
+		h.mark, h.markAbove = nil, 0
 	}
 	head.depth = depth + remaining
 	if depth > 2 && !h.queued.Load() {
@@ -345,20 +345,43 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 	return depth > trimDepth/2
 }
 
-// recycle gives a cut-off chain to the worker's nursery.
-func (tx *Tx) recycle(h *varHeader, n *vnode) {
-	count := uint64(0)
+// recycle gives the cut-off chain starting at n to the worker's nursery,
+// and returns how many nodes it recycled. With max >= 0 it recycles at most
+// max nodes and returns the rest of the chain, still linked, for later walks;
+// with max < 0 it recycles what the nursery has room for and leaves the
+// rest, unlinked, to the Go GC, returning a nil rest.
+func (tx *Tx) recycle(h *varHeader, n *vnode, max int) (rest *vnode, k int) {
 	shelf := tx.w.nursery.Shelf(h.tkey)
-	for n != nil {
+	room := 0
+	if nurseryEnabled {
+		room = shelf.Room()
+		if max >= 0 {
+			room = min(room, max)
+		}
+	}
+	// Collect on the stack and put in one copy: appending node by node
+	// chains every iteration through the free list's length in memory.
+	var buf [gc.MaxFree]unsafe.Pointer
+	for ; n != nil && k < room; k++ {
 		next := n.prev.Load()
 		n.setPrevPrivate(nil)
-		count++
-		if nurseryEnabled {
-			shelf.Put(unsafePointer(n))
-		}
+		buf[k] = unsafe.Pointer(n)
 		n = next
 	}
-	tx.w.stats.addN(statTrimmed, count) // one atomic add per cut, not per node
+	shelf.PutAll(buf[:k])
+	if max < 0 {
+		dropped := 0
+		for ; n != nil; dropped++ {
+			next := n.prev.Load()
+			n.setPrevPrivate(nil) // unlinked, so one stale pointer cannot retain the rest
+			n = next
+		}
+		shelf.Drop(dropped)
+		tx.w.stats.addN(statTrimmed, uint64(k+dropped)) // one add per cut, not per node
+		return nil, k
+	}
+	tx.w.stats.addN(statTrimmed, uint64(k))
+	return n, k
 }
 
 // releaseNode gives a node that no snapshot can reach (cut below the

@@ -71,11 +71,19 @@ type varHeader struct {
 
 	tkey *gc.TypeKey // node type, for the nursery
 
+	// Trim hint, read and written only under the commit lock: mark is the
+	// newest version stamped before the head's stamp (nil if unknown or
+	// cut), with markAbove versions above it. Every version above mark
+	// shares the head's stamp, so when the head is not below the horizon
+	// but mark is, mark is the cut point and trimming needs no walk.
+	mark      *vnode
+	markAbove uint32
+
 	// Pad to a cache line: Vars are allocated one after another, and two
 	// Vars written by different goroutines must not share a line (false
 	// sharing, and for hardware transactions false conflicts). The size
 	// class of a 64-byte object is 64-byte aligned. TestVarSize checks it.
-	_ [24]byte
+	_ [12]byte
 }
 
 // waitList holds the transactions blocked in Retry on one Var.
