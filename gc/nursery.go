@@ -61,6 +61,22 @@ func (n *Nursery) listSlow(k *TypeKey) *freeList {
 	return &n.more[len(n.more)-1]
 }
 
+// Pop is the inlinable fast path of [Nursery.Get]: a node from the
+// nursery's first free list if that list is of type k and not empty, or nil,
+// in which case call Get.
+func (n *Nursery) Pop(k *TypeKey) unsafe.Pointer {
+	if l := &n.inline[0]; l.key == k {
+		if m := len(l.nodes) - 1; m >= 0 {
+			p := l.nodes[m]
+			l.nodes[m] = nil // the free list must not keep a node alive
+			l.nodes = l.nodes[:m]
+			n.Reused++
+			return p
+		}
+	}
+	return nil
+}
+
 // Get returns a free node of type k, or nil when there is none. The caller
 // must reinitialise every field.
 func (n *Nursery) Get(k *TypeKey) unsafe.Pointer {

@@ -119,6 +119,14 @@ const bigLog = 4 * logCap
 
 // leaveTx ends the use of w by its goroutine's outermost transaction.
 func leaveTx(w *worker) {
+	// Inlinable fast path: a goroutine's own worker, logs of usual size.
+	if w.entry != nil && !raceBuild && max(cap(w.tx.reads), cap(w.tx.writes)) <= bigLog {
+		return
+	}
+	leaveTxSlow(w)
+}
+
+func leaveTxSlow(w *worker) {
 	if cap(w.tx.reads) > bigLog || cap(w.tx.writes) > bigLog {
 		w.tx.shrinkLogs()
 	}

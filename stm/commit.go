@@ -50,12 +50,54 @@ func (tx *Tx) commit() bool {
 		tx.recordAbort(CauseStale, tx.staleVar)
 		return false
 	}
-	if len(tx.writes) == 1 && len(tx.reads) <= 1 {
-		// The common read-modify-write of one Var (or a blind write).
-		if ok, done := tx.commitOne(); done {
-			return ok
-		}
+	if len(tx.writes) != 1 || len(tx.reads) > 1 ||
+		(len(tx.reads) == 1 && tx.reads[0].h != tx.writes[0].h) {
+		return tx.commitMulti()
 	}
+	// The common read-modify-write of one Var (or a blind write): one CAS
+	// from the meta word the read saw both validates the read and takes the
+	// lock.
+	e := &tx.writes[0]
+	h := e.h
+	var m uint64
+	if len(tx.reads) == 1 {
+		m = tx.reads[0].meta // unlocked, never staleMeta (tx.stale is false)
+	} else {
+		m = h.meta.Load()
+	}
+	// acq-rel CAS: takes the commit lock, and succeeds only if no commit
+	// wrote h since the read (the meta word, sequence included, is the one
+	// the read recorded), which is validation.
+	if m&metaLocked != 0 || !h.meta.CompareAndSwap(m, m|metaLocked) {
+		cause := CauseValidate
+		if h.meta.Load()&metaLocked != 0 {
+			cause = CauseLocked
+		}
+		tx.recordAbort(cause, h)
+		return false
+	}
+	e.old = m
+	// seq-cst load after the lock CAS: the Dekker pairing described below.
+	if irrev.active.Load() != 0 {
+		tx.unlock(1)
+		tx.recordAbort(CauseIrrevocable, nil)
+		irrevWait()
+		return false
+	}
+	if reportOn.Load() {
+		tx.reportCommit()
+	}
+	wv := clock.v.Load() // stamp(true): no tick
+	long := tx.installWrites(wv, true, true)
+	w.stats.add(statCommitsSingle)
+	w.afterCommit(long, true, wv)
+	return true
+}
+
+// commitMulti is commit for every other shape of transaction: it writes
+// several Vars, or reads another Var than the one it writes.
+func (tx *Tx) commitMulti() bool {
+	w := tx.w
 	single := tx.singleVar()
 	if h := tx.lockWrites(single); h != nil {
 		tx.recordAbort(CauseLocked, h)
@@ -87,52 +129,6 @@ func (tx *Tx) commit() bool {
 	}
 	w.afterCommit(long, single, wv)
 	return true
-}
-
-// commitOne is commit for a transaction that writes one Var and read at most
-// that Var: one CAS from the meta word the read saw both validates the read
-// and takes the lock. done is false when the transaction does not have that
-// shape (its one read is of another Var): commit's general path takes it.
-func (tx *Tx) commitOne() (ok, done bool) {
-	e := &tx.writes[0]
-	h := e.h
-	var m uint64
-	if len(tx.reads) == 1 {
-		if tx.reads[0].h != h {
-			return false, false
-		}
-		m = tx.reads[0].meta // unlocked, never staleMeta (tx.stale is false)
-	} else {
-		m = h.meta.Load()
-	}
-	// acq-rel CAS: takes the commit lock, and succeeds only if no commit
-	// wrote h since the read (the meta word, sequence included, is the
-	// one the read recorded), which is validation.
-	if m&metaLocked != 0 || !h.meta.CompareAndSwap(m, m|metaLocked) {
-		cause := CauseValidate
-		if h.meta.Load()&metaLocked != 0 {
-			cause = CauseLocked
-		}
-		tx.recordAbort(cause, h)
-		return false, true
-	}
-	e.old = m
-	// seq-cst load after the lock CAS: the Dekker pairing of commit.
-	if irrev.active.Load() != 0 {
-		tx.unlock(1)
-		tx.recordAbort(CauseIrrevocable, nil)
-		irrevWait()
-		return false, true
-	}
-	if reportOn.Load() {
-		tx.reportCommit()
-	}
-	wv := clock.v.Load() // stamp(true): no tick
-	long := tx.installWrites(wv, true, true)
-	w := tx.w
-	w.stats.add(statCommitsSingle)
-	w.afterCommit(long, true, wv)
-	return true, true
 }
 
 // afterCommit does a worker's commit bookkeeping: it counts the commit and

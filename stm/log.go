@@ -28,10 +28,16 @@ func (tx *Tx) findWrite(h *varHeader) int {
 func (tx *Tx) addWrite(h *varHeader, n *vnode) {
 	tx.fastRead = false
 	tx.writes = append(tx.writes, writeEntry{h: h, node: n})
-	i := len(tx.writes) - 1
+	if len(tx.writes) > logIndexMin {
+		tx.indexWrite(h)
+	}
+}
+
+// indexWrite keeps the write index up to date for a log past logIndexMin.
+func (tx *Tx) indexWrite(h *varHeader) {
 	if tx.windex != nil {
-		tx.windex[h] = int32(i)
-	} else if len(tx.writes) > logIndexMin {
+		tx.windex[h] = int32(len(tx.writes) - 1)
+	} else {
 		tx.rebuildWriteIndex()
 	}
 }

@@ -265,10 +265,12 @@ func (tx *Tx) begin() {
 	tx.state = txActive
 	tx.reads = tx.reads[:0]
 	tx.writes = tx.writes[:0]
-	tx.rindex, tx.windex = nil, nil
+	if tx.rindex != nil || tx.windex != nil || tx.staleVar != nil {
+		tx.rindex, tx.windex, tx.staleVar = nil, nil, nil
+	}
 	tx.spLen = 0
 	tx.sps = tx.sps[:0]
-	tx.stale, tx.staleVar = false, nil
+	tx.stale = false
 	tx.nest = 0
 	tx.rv = tx.w.slot.Pin(&clock.v)
 	tx.fastRead = !tx.irrevocable
@@ -283,9 +285,12 @@ func (tx *Tx) end() {
 	tx.state = txIdle
 	tx.w.slot.Unpin()
 	if tx.irrevocable {
-		tx.leaveIrrevocable()
+		tx.endIrrevocable()
 	}
 }
+
+// endIrrevocable is end's rare part, kept out of line so that end inlines.
+func (tx *Tx) endIrrevocable() { tx.leaveIrrevocable() }
 
 // check panics if tx is not usable.
 func (tx *Tx) check() {

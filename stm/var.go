@@ -221,7 +221,9 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 	var n *version[T]
 	var p unsafe.Pointer
 	if nurseryEnabled {
-		p = tx.w.nursery.Get(v.h.tkey)
+		if p = tx.w.nursery.Pop(v.h.tkey); p == nil {
+			p = tx.w.nursery.Get(v.h.tkey)
+		}
 	}
 	if p != nil {
 		n = (*version[T])(p)
