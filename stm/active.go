@@ -61,7 +61,7 @@ func lookupActive(g uintptr) *Tx {
 	e := &active[activeIndex(g)]
 	// acquire: pairs with the CAS in enterTx by this same goroutine.
 	if e.g.Load() == g {
-		if tx := &e.w.tx; tx.state == txActive {
+		if tx := &e.w.tx; tx.state != txIdle {
 			return tx
 		}
 		return nil
@@ -75,7 +75,7 @@ func lookupActive(g uintptr) *Tx {
 func lookupOverflow(g uintptr) *Tx {
 	overflow.mu.Lock()
 	defer overflow.mu.Unlock()
-	if w := overflow.m[g]; w != nil && w.tx.state == txActive {
+	if w := overflow.m[g]; w != nil && w.tx.state != txIdle {
 		return &w.tx
 	}
 	return nil

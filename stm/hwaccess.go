@@ -266,7 +266,6 @@ func (tx *Tx) hwBegin(c *HWContext) {
 	tx.stale, tx.staleVar = false, nil
 	tx.nest = 0
 	tx.attempt = 1
-	tx.fastRead = false
 	tx.hw = c
 }
 

@@ -138,5 +138,5 @@ func (tx *Tx) Inevitable() {
 			break
 		}
 	}
-	tx.fastRead = false
+	tx.state = txActive // Load's inline path off: read the newest versions
 }

@@ -26,7 +26,7 @@ func (tx *Tx) findWrite(h *varHeader) int {
 }
 
 func (tx *Tx) addWrite(h *varHeader, n *vnode) {
-	tx.fastRead = false
+	tx.state = txActive // Load's inline path off: a Load may find the write
 	tx.writes = append(tx.writes, writeEntry{h: h, node: n})
 	if len(tx.writes) > logIndexMin {
 		tx.indexWrite(h)
@@ -101,7 +101,7 @@ func (tx *Tx) rollbackSavepoint() {
 		tx.rebuildWriteIndex()
 	}
 	if len(tx.writes) == 0 && tx.hw == nil && !tx.irrevocable && !reportOn.Load() {
-		tx.fastRead = true
+		tx.state = txFast
 	}
 }
 

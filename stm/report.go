@@ -29,9 +29,9 @@ import (
 // and abort cause through [RecordHardwareAbort].
 //
 // Cost. With reporting off, Load's inline path is unchanged (begin leaves
-// tx.fastRead as before), and the slow paths (loadSlow, Store, begin, the
+// tx.state as before), and the slow paths (loadSlow, Store, begin, the
 // commit install, recordAbort) test one package-level flag. With reporting
-// on, fastRead stays false so every Load takes the slow path, and each first
+// on, tx.state stays txActive so every Load takes the slow path, and each first
 // access to a Var in an attempt walks a few frames of the stack
 // (runtime.Callers); see docs/diagnostics.md for the
 // measured overhead.
@@ -138,7 +138,7 @@ type accessRec struct {
 // reportBegin starts an attempt while reporting is on: Load's inline path is
 // turned off for the attempt so that every Load is seen.
 func (tx *Tx) reportBegin() {
-	tx.fastRead = false
+	tx.state = txActive
 	r := tx.rep
 	if r == nil {
 		r = &txReport{accesses: make(map[*varHeader]int32)}

@@ -20,9 +20,8 @@ import (
 type Tx struct {
 	_ noCopy
 
-	fastRead bool // active, software, no writes yet: Load's inline path applies
-	state    txState
-	rv       uint64 // snapshot timestamp
+	state txState // txIdle, txActive, or txFast
+	rv    uint64  // snapshot timestamp
 
 	reads    []readEntry
 	writes   []writeEntry
@@ -57,8 +56,9 @@ type Tx struct {
 type txState uint8
 
 const (
-	txIdle txState = iota
-	txActive
+	txIdle   txState = iota
+	txActive         // running
+	txFast           // running in software with no writes yet: Load's inline path applies
 )
 
 type readEntry struct {
@@ -145,7 +145,7 @@ func Atomically(fn func(tx *Tx) error) error {
 	if e.g.Load() == g {
 		// The goroutine's own entry: one load, no atomic write.
 		w = e.w
-		if w.tx.state == txActive {
+		if w.tx.state != txIdle {
 			return w.tx.nested(fn)
 		}
 	} else {
@@ -262,7 +262,6 @@ func (tx *Tx) body(fn func(tx *Tx) error) (err error, ctl control) {
 
 // begin starts an attempt: announce a snapshot and reset the logs.
 func (tx *Tx) begin() {
-	tx.state = txActive
 	tx.reads = tx.reads[:0]
 	tx.writes = tx.writes[:0]
 	if tx.rindex != nil || tx.windex != nil || tx.staleVar != nil {
@@ -273,15 +272,17 @@ func (tx *Tx) begin() {
 	tx.stale = false
 	tx.nest = 0
 	tx.rv = tx.w.slot.Pin(&clock.v)
-	tx.fastRead = !tx.irrevocable
+	tx.state = txFast
+	if tx.irrevocable {
+		tx.state = txActive
+	}
 	if reportOn.Load() {
-		tx.reportBegin() // report.go: keeps fastRead off so every Load is seen
+		tx.reportBegin() // report.go: keeps Load's inline path off so every Load is seen
 	}
 }
 
 // end finishes an attempt: release the snapshot and any irrevocability.
 func (tx *Tx) end() {
-	tx.fastRead = false
 	tx.state = txIdle
 	tx.w.slot.Unpin()
 	if tx.irrevocable {
@@ -290,6 +291,8 @@ func (tx *Tx) end() {
 }
 
 // endIrrevocable is end's rare part, kept out of line so that end inlines.
+//
+//go:noinline
 func (tx *Tx) endIrrevocable() { tx.leaveIrrevocable() }
 
 // check panics if tx is not usable.
@@ -297,7 +300,7 @@ func (tx *Tx) check() {
 	if tx == nil {
 		panic("stm: nil *Tx (Load and Store need the transaction passed to the body)")
 	}
-	if tx.state != txActive {
+	if tx.state == txIdle {
 		panic("stm: transaction used after it ended")
 	}
 }

@@ -161,7 +161,7 @@ func nodeVal[T any](n *vnode) T {
 func (v *Var[T]) Load(tx *Tx) T {
 	// Fast path: an active software transaction with no writes yet, reading a
 	// Var whose newest version is inside the snapshot.
-	if tx != nil && tx.fastRead && v != nil {
+	if tx != nil && tx.state == txFast && v != nil {
 		m := v.h.meta.Load() // acquire; after the snapshot's clock load
 		if m&metaMulti == 0 {
 			n := v.h.head.Load() // acquire: pairs with the head store in commit
