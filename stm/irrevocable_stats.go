@@ -81,8 +81,22 @@ var sites struct {
 // siteOf returns the record for the Atomically call on the current stack.
 // It is called only when a transaction is about to take the token.
 func siteOf() *siteStats {
+	// k stays on the stack: only the cached lookup touches it here, and
+	// siteOfSlow symbolizes its own copy (symbolizing makes a slice of it
+	// escape, which would allocate on every escalation).
 	var k siteKey
 	n := runtime.Callers(1, k[:])
+	sites.mu.Lock()
+	s := sites.byStack[k]
+	sites.mu.Unlock()
+	if s != nil {
+		return s
+	}
+	return siteOfSlow(k, n)
+}
+
+// siteOfSlow symbolizes the stack k (n frames) and records it.
+func siteOfSlow(k siteKey, n int) *siteStats {
 	sites.mu.Lock()
 	defer sites.mu.Unlock()
 	if s := sites.byStack[k]; s != nil {
