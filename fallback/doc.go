@@ -4,9 +4,9 @@
 // hardware and when it goes straight to software.
 //
 // Mechanisms live where their data lives (the irrevocable token in stm, the
-// instructions in htm); this package holds only numbers and the functions that
-// turn abort histories into decisions, so that they can be tuned and tested in
-// one place.
+// instructions in htm); this package holds only numbers, the functions that
+// turn abort histories into decisions, and the contention gate, which has no
+// data of its own, so that they can be tuned and tested in one place.
 //
 // # Escalation rule
 //
@@ -23,6 +23,9 @@
 // transaction waiting for a condition is blocked by design, not starved.
 //
 // # Progress: starvation-freedom
+//
+// (The contention gate, see "Adaptive scheduling under contention", adds a
+// bounded wait before the first attempt and changes nothing below.)
 //
 // Given that every body terminates, every Atomically call commits (or returns
 // its body's error, or panics) within EscalateAfter+1 attempts, Retry aside:
@@ -65,6 +68,22 @@
 // 16<<10 spins (a few microseconds, about a long transaction's length); from
 // the fifth attempt it also yields the P, so that a descheduled goroutine
 // holding a commit lock, or the irrevocable token, can run.
+//
+// # Adaptive scheduling under contention
+//
+// Backoff and escalation bound the wasted work; they do not make a hot Var
+// fast. Each worker also keeps a contention intensity ([Contention]), a moving
+// average of its attempts' outcomes. When more than half of its recent
+// attempts aborted, its Atomically calls first pass a process-wide [Gate], so
+// that the contending transactions run one after another instead of
+// aborting each other (Yoo and Lee's adaptive transaction scheduling). The
+// gate is a hint: gated transactions still run the full protocol, the wait
+// for it is bounded, and a worker whose transactions meet nobody at the gate
+// for about 40 calls stops using it. Disjoint and read-mostly workloads never
+// abort, so they never pass it. The design note in contention.go gives the
+// details; stm.Stats.Gated counts gated calls. In memory-model terms the gate
+// adds nothing: a holder's Leave is synchronized before the next holder's
+// Enter, but correctness rests on the TM protocol alone.
 //
 // # The irrevocable mode in memory-model terms
 //

@@ -6,6 +6,10 @@ import (
 	"github.com/hytm/hytm/gc"
 )
 
+// trimReserve bounds the unreachable nodes a walk leaves linked below its
+// cut point for later walks to recycle (trimN).
+const trimReserve = trimDepth
+
 // trimDepth is the chain depth (versions at or above the horizon) beyond
 // which a commit ticks the clock and rescans the horizon. It trades version
 // memory for fewer writes to shared lines: one tick and one scan per
@@ -289,13 +293,13 @@ func (tx *Tx) unlock(n int) {
 func (tx *Tx) trim(h *varHeader, head *vnode) bool { return tx.trimN(h, head, -1) }
 
 // trimN is trim that recycles at most room nodes when room >= 0. A commit
-// passes the room left in its nursery: the rest of the unreachable tail stays
-// linked below the cut point (no reader goes there) and is recycled by later
-// walks, so that a large batch is not dropped to the Go GC only to be
-// allocated again by the next Stores.
+// passes the room left in its nursery: up to trimReserve more nodes of the
+// unreachable tail stay linked below the cut point (no reader goes there)
+// and are recycled by later walks, so that a large batch is not dropped to
+// the Go GC only to be allocated again by the next Stores; the rest is
+// dropped.
 func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 	hz := gc.CachedHorizon()
-	total := head.depth // chain length as maintained by commits and trims
 	n := head
 	depth := uint32(1)
 	jumped := false
@@ -316,15 +320,31 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 	}
 	remaining := uint32(0)
 	if n.ts < hz {
-		if cut := n.prev.Load(); cut != nil && room != 0 {
+		if cut := n.prev.Load(); cut != nil {
 			// Readers stop at n or above (n.ts < hz <= rv), so none loads
 			// n.prev; the atomic store is for the race detector's benefit
 			// and costs little at one per trimDepth commits.
-			rest, k := tx.recycle(h, cut, room)
-			n.prev.Store(rest)
-			if tail := int(total) - int(depth); rest != nil && tail > k {
-				remaining = uint32(tail - k)
+			rest, _ := tx.recycle(h, cut, room)
+			if rest != nil {
+				// Keep up to trimReserve more nodes linked below n for the
+				// next walks' recycling, and leave the rest to the Go GC, so
+				// that a worker whose nursery stays full cannot grow the
+				// chain without bound.
+				last, kept := rest, uint32(1)
+				for ; kept < trimReserve; kept++ {
+					p := last.prev.Load()
+					if p == nil {
+						break
+					}
+					last = p
+				}
+				if drop := last.prev.Load(); drop != nil {
+					last.prev.Store(nil)
+					tx.recycle(h, drop, -1) // the nursery is full: drops them
+				}
+				remaining = kept
 			}
+			n.prev.Store(rest)
 		}
 	}
 	if !jumped {
@@ -344,8 +364,9 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 // recycle gives the cut-off chain starting at n to the worker's nursery,
 // and returns how many nodes it recycled. With max >= 0 it recycles at most
 // max nodes and returns the rest of the chain, still linked, for later walks;
-// with max < 0 it recycles what the nursery has room for and leaves the
-// rest, unlinked, to the Go GC, returning a nil rest.
+// with max < 0
+// it recycles what the nursery has room for and leaves the rest, unlinked,
+// to the Go GC, returning a nil rest.
 func (tx *Tx) recycle(h *varHeader, n *vnode, max int) (rest *vnode, k int) {
 	shelf := tx.w.nursery.Shelf(h.tkey)
 	room := 0

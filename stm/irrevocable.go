@@ -30,6 +30,9 @@ var irrev struct {
 // becomeIrrevocable takes the token for tx. inevitable marks a user request
 // (which forbids Retry) rather than an escalation.
 func (tx *Tx) becomeIrrevocable(inevitable bool) {
+	// The token serializes writers anyway, and waiting for it while
+	// holding the gate would make the gate part of a wait.
+	tx.leaveGate()
 	// The stack walk happens before the token is taken, so that it does not
 	// lengthen the hold.
 	s := siteOf()

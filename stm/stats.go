@@ -64,6 +64,7 @@ const (
 	statIrrevocable
 	statRetryWaits
 	statTrimmed
+	statGated
 	statAbortBase // + Cause
 	nStats        = statAbortBase + 8
 )
@@ -130,6 +131,7 @@ type Stats struct {
 	Irrevocable        uint64 // times a transaction became irrevocable
 	RetryWaits         uint64 // times a transaction blocked in Retry
 	Trimmed            uint64 // versions cut from chains and recycled
+	Gated              uint64 // Atomically calls that ran behind the contention gate (fallback.Gate)
 	Aborts             map[Cause]uint64
 }
 
@@ -168,6 +170,7 @@ func ReadStats() Stats {
 		Irrevocable:        c[statIrrevocable],
 		RetryWaits:         c[statRetryWaits],
 		Trimmed:            c[statTrimmed],
+		Gated:              c[statGated],
 		Aborts:             map[Cause]uint64{},
 	}
 	for cause := CauseLocked; cause <= CauseIrrevocable; cause++ {

@@ -35,6 +35,7 @@ type Tx struct {
 	staleVar *varHeader
 
 	irrevocable bool // holding the irrevocable token (escalated or Inevitable)
+	gated       bool // holding the contention gate (contention.go)
 	inevitable  bool // the user asked for it: cannot abort any more
 
 	// restartIrrevocable asks run to start the next attempt irrevocable
@@ -83,6 +84,7 @@ type worker struct {
 	tx      Tx
 	nursery gc.Nursery
 	backoff fallback.Backoff
+	cm      fallback.Contention
 	commits uint32 // since the last horizon scan
 	lagging bool   // the last walk left a chain long: rescan sooner
 	// maint asks run to call maintain after the attempt ends;
@@ -191,6 +193,10 @@ const (
 func (tx *Tx) run(fn func(tx *Tx) error) error {
 	w := tx.w
 	tx.attempt = 0
+	waited := false
+	if w.cm.Gated() {
+		waited = tx.enterGate()
+	}
 	for {
 		tx.attempt++
 		if tx.restartIrrevocable {
@@ -204,6 +210,7 @@ func (tx *Tx) run(fn func(tx *Tx) error) error {
 		switch ctl {
 		case ctlRetry:
 			tx.rollback()
+			tx.leaveGate() // never block holding it
 			tx.waitForChange()
 			tx.end()
 			tx.attempt = 0
@@ -211,17 +218,20 @@ func (tx *Tx) run(fn func(tx *Tx) error) error {
 		case ctlAbort:
 			tx.rollback()
 			tx.end()
+			w.cm.Aborted()
 			w.backoff.Wait(tx.attempt)
 			continue
 		}
 		if err != nil {
 			tx.rollback()
 			tx.end()
+			tx.leaveGate()
 			w.stats.add(statErrors)
 			return err
 		}
 		if tx.commit() {
 			tx.end()
+			w.cm.Committed(tx.leaveGate() || waited)
 			if w.maint {
 				w.maintain()
 			}
@@ -229,6 +239,7 @@ func (tx *Tx) run(fn func(tx *Tx) error) error {
 		}
 		tx.rollback()
 		tx.end()
+		w.cm.Aborted()
 		w.backoff.Wait(tx.attempt)
 	}
 }
@@ -250,6 +261,7 @@ func (tx *Tx) body(fn func(tx *Tx) error) (err error, ctl control) {
 		// and let it continue.
 		tx.rollback()
 		tx.end()
+		tx.leaveGate()
 		leaveTx(tx.w)
 		if r != nil {
 			panic(r)
