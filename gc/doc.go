@@ -66,12 +66,20 @@
 // was cut from its chain below the horizon, so recycling never hands out a
 // node that a live snapshot can read.
 //
-// A nursery keeps at most [MaxFree] nodes per type. A commit's trim recycles
-// at most the room left in its nursery and leaves the rest of the unreachable
-// tail linked below the cut point (no reader goes below it), for later walks,
-// so that a long chain released at once is not dropped to the Go GC only to be
-// allocated again by the next Stores. The trim queue and stm.TrimAll cut
-// whole tails, leaving what the nursery cannot hold to the Go GC.
+// A nursery keeps at most [MaxFree] nodes per type. When a trim brings it
+// more, its full list goes to the type's depot (held by the [TypeKey]) in
+// exchange for an empty one, and a worker whose nursery runs dry takes a full
+// list from the depot before it allocates. This balances workers that trim
+// more versions than they create (they commit after other workers' versions)
+// against workers that create more than they trim, without a shared write
+// per node: one mutex-protected exchange moves MaxFree nodes. The depot keeps
+// at most [DepotMags] lists per type; beyond that, nodes go to the Go GC, and
+// [TypeKey.Drain] (called by stm.TrimAll) empties it.
+//
+// A trim finds its cut point without walking the chain in the common case:
+// stm keeps, per Var, the newest version stamped before the head's stamp
+// (all versions above it share the head's stamp), which is the cut point
+// whenever it is below the horizon.
 //
 // # What the tests prove
 //
@@ -80,8 +88,10 @@
 // back; a concurrent hammer (pinners against scanners and a moving clock)
 // never sees a computed or cached horizon above a snapshot pinned at the time;
 // [NewSlotFor] frees the slot (idle, then reused by [NewSlot]) after its owner
-// is collected; [Nursery] is LIFO per type, keeps at most MaxFree, counts
-// every Put as Recycled or Dropped, and Get/Put allocate nothing.
+// is collected; [Nursery] is LIFO per type, keeps at most MaxFree, trades a
+// full list with the depot (which another nursery then takes), drops only
+// beyond DepotMags lists, counts every Put as Recycled or Dropped, and
+// Get/Put allocate nothing.
 //
 // stm (gc_test.go): over a concurrent run with a long reader, versions created
 // (one per NewVar, one per Var written by each committed transaction) equal

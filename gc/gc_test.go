@@ -235,12 +235,33 @@ func TestNursery(t *testing.T) {
 		t.Fatalf("stats %d/%d/%d", n.Reused, n.Recycled, n.Dropped)
 	}
 
-	// MaxFree bounds what is kept; the rest is dropped to the Go GC.
+	// A full list goes to the type's depot, and the nursery goes on with an
+	// empty one.
 	for range MaxFree + 10 {
 		n.Put(k2, unsafe.Pointer(new(int64)))
 	}
-	if n.Len(k2) != MaxFree || n.Dropped != 10 || n.Recycled != 2+MaxFree {
-		t.Fatalf("after overfill: Len %d, Dropped %d, Recycled %d", n.Len(k2), n.Dropped, n.Recycled)
+	if n.Len(k2) != 10 || n.Dropped != 0 || n.Recycled != 2+MaxFree+10 || n.Exchanged != 1 || k2.DepotLen() != 1 {
+		t.Fatalf("after overfill: Len %d, Dropped %d, Recycled %d, Exchanged %d, depot %d",
+			n.Len(k2), n.Dropped, n.Recycled, n.Exchanged, k2.DepotLen())
+	}
+	// Another worker, with nothing of its own, takes the full list instead
+	// of allocating.
+	var other Nursery
+	if other.Get(k2) == nil || other.Len(k2) != MaxFree-1 || other.Exchanged != 1 || k2.DepotLen() != 0 {
+		t.Fatalf("take from depot: Len %d, Exchanged %d, depot %d", other.Len(k2), other.Exchanged, k2.DepotLen())
+	}
+	// DepotMags bounds the depot; beyond it nodes are dropped to the Go GC.
+	k3 := NewTypeKey("k3")
+	var big Nursery
+	for range (DepotMags+1)*MaxFree + 5 {
+		big.Put(k3, unsafe.Pointer(new(int64)))
+	}
+	if k3.DepotLen() != DepotMags || big.Len(k3) != MaxFree || big.Dropped != 5 {
+		t.Fatalf("depot bound: depot %d, Len %d, Dropped %d", k3.DepotLen(), big.Len(k3), big.Dropped)
+	}
+	k3.Drain()
+	if k3.DepotLen() != 0 {
+		t.Fatal("Drain left lists")
 	}
 
 	// More types than the inline lists hold.

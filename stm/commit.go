@@ -6,10 +6,6 @@ import (
 	"github.com/hytm/hytm/gc"
 )
 
-// trimReserve bounds the unreachable nodes a walk leaves linked below its
-// cut point for later walks to recycle (trimN).
-const trimReserve = trimDepth
-
 // trimDepth is the chain depth (versions at or above the horizon) beyond
 // which a commit ticks the clock and rescans the horizon. It trades version
 // memory for fewer writes to shared lines: one tick and one scan per
@@ -241,7 +237,7 @@ func (tx *Tx) installWrites(wv uint64, single, announce bool) (long bool) {
 		// Trim lazily: walk the chain only when it has grown by trimDepth
 		// since the last cut, so a commit usually does O(1) work here.
 		if trimDue(n.depth) {
-			if tx.trimN(e.h, n, tx.w.nurseryRoom(e.h)) {
+			if tx.trim(e.h, n) {
 				long = true
 			}
 		} else if n.depth > 2 && !e.h.queued.Load() {
@@ -289,16 +285,8 @@ func (tx *Tx) unlock(n int) {
 
 // trim cuts h's chain below the newest version older than the cached
 // horizon and recycles what it cut. The caller holds h's commit lock. It
-// reports whether the chain stays longer than trimDepth.
-func (tx *Tx) trim(h *varHeader, head *vnode) bool { return tx.trimN(h, head, -1) }
-
-// trimN is trim that recycles at most room nodes when room >= 0. A commit
-// passes the room left in its nursery: up to trimReserve more nodes of the
-// unreachable tail stay linked below the cut point (no reader goes there)
-// and are recycled by later walks, so that a large batch is not dropped to
-// the Go GC only to be allocated again by the next Stores; the rest is
-// dropped.
-func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
+// reports whether the chain stays longer than trimDepth/2.
+func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 	hz := gc.CachedHorizon()
 	n := head
 	depth := uint32(1)
@@ -318,40 +306,20 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 		n = p
 		depth++
 	}
-	remaining := uint32(0)
 	if n.ts < hz {
 		if cut := n.prev.Load(); cut != nil {
 			// Readers stop at n or above (n.ts < hz <= rv), so none loads
 			// n.prev; the atomic store is for the race detector's benefit
 			// and costs little at one per trimDepth commits.
-			rest, _ := tx.recycle(h, cut, room)
-			if rest != nil {
-				// Keep up to trimReserve more nodes linked below n for the
-				// next walks' recycling, and leave the rest to the Go GC, so
-				// that a worker whose nursery stays full cannot grow the
-				// chain without bound.
-				last, kept := rest, uint32(1)
-				for ; kept < trimReserve; kept++ {
-					p := last.prev.Load()
-					if p == nil {
-						break
-					}
-					last = p
-				}
-				if drop := last.prev.Load(); drop != nil {
-					last.prev.Store(nil)
-					tx.recycle(h, drop, -1) // the nursery is full: drops them
-				}
-				remaining = kept
-			}
-			n.prev.Store(rest)
+			n.prev.Store(nil)
+			tx.recycle(h, cut)
 		}
 	}
 	if !jumped {
 		// The cut point is the head: mark, below it, is gone.
 		h.mark, h.markAbove = nil, 0
 	}
-	head.depth = depth + remaining
+	head.depth = depth
 	if depth > 2 && !h.queued.Load() {
 		// A snapshot holds versions (or single-Var commits share the
 		// horizon's stamp): make sure the chain is trimmed once they fall
@@ -362,43 +330,28 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 }
 
 // recycle gives the cut-off chain starting at n to the worker's nursery,
-// and returns how many nodes it recycled. With max >= 0 it recycles at most
-// max nodes and returns the rest of the chain, still linked, for later walks;
-// with max < 0
-// it recycles what the nursery has room for and leaves the rest, unlinked,
-// to the Go GC, returning a nil rest.
-func (tx *Tx) recycle(h *varHeader, n *vnode, max int) (rest *vnode, k int) {
+// which passes full lists to the type's depot (package gc) and leaves what
+// the depot cannot take to the Go GC.
+func (tx *Tx) recycle(h *varHeader, n *vnode) {
 	shelf := tx.w.nursery.Shelf(h.tkey)
-	room := 0
-	if nurseryEnabled {
-		room = shelf.Room()
-		if max >= 0 {
-			room = min(room, max)
-		}
-	}
-	// Collect on the stack and put in one copy: appending node by node
+	// Collect on the stack and put in batches: appending node by node
 	// chains every iteration through the free list's length in memory.
 	var buf [gc.MaxFree]unsafe.Pointer
-	for ; n != nil && k < room; k++ {
-		next := n.prev.Load()
-		n.setPrevPrivate(nil)
-		buf[k] = unsafe.Pointer(n)
-		n = next
-	}
-	shelf.PutAll(buf[:k])
-	if max < 0 {
-		dropped := 0
-		for ; n != nil; dropped++ {
+	count := 0
+	for n != nil {
+		k := 0
+		for ; n != nil && k < len(buf); k++ {
 			next := n.prev.Load()
-			n.setPrevPrivate(nil) // unlinked, so one stale pointer cannot retain the rest
+			n.setPrevPrivate(nil)
+			buf[k] = unsafe.Pointer(n)
 			n = next
 		}
-		shelf.Drop(dropped)
-		tx.w.stats.addN(statTrimmed, uint64(k+dropped)) // one add per cut, not per node
-		return nil, k
+		if nurseryEnabled {
+			shelf.PutAll(buf[:k])
+		}
+		count += k
 	}
-	tx.w.stats.addN(statTrimmed, uint64(k))
-	return n, k
+	tx.w.stats.addN(statTrimmed, uint64(count)) // one add per cut, not per node
 }
 
 // releaseNode gives a node that no snapshot can reach (cut below the
@@ -410,14 +363,6 @@ func (w *worker) releaseNode(h *varHeader, n *vnode) {
 	if nurseryEnabled {
 		w.nursery.Put(h.tkey, unsafePointer(n))
 	}
-}
-
-// nurseryRoom is how many more nodes of h's type the worker's nursery keeps.
-func (w *worker) nurseryRoom(h *varHeader) int {
-	if !nurseryEnabled {
-		return -1 // nothing is kept: cut everything, the Go GC frees it
-	}
-	return gc.MaxFree - w.nursery.Len(h.tkey)
 }
 
 // maintain ticks the clock if single-Var commits have been stamping its

@@ -126,9 +126,10 @@ func trimQueuedWait(w *worker, n int, wait bool) {
 	}
 }
 
-// TrimAll trims every queued Var now. Tests and long-running programs that
-// have just ended a long read-only transaction can call it to return
-// memory at once rather than over the next commits.
+// TrimAll trims every queued Var now and empties the shared depots of free
+// version nodes (package gc). Tests and long-running programs that have just
+// ended a long read-only transaction can call it to return memory at once
+// rather than over the next commits.
 func TrimAll() {
 	w := getWorker()
 	// Tick first: single-Var commits stamp the current clock, and only
@@ -136,4 +137,9 @@ func TrimAll() {
 	gc.Horizon(clock.v.Add(1))
 	trimQueuedWait(w, int(trimQ.n.Load()), true)
 	putWorker(w)
+	// Hand the free nodes kept for all workers back to the Go GC too.
+	typeKeys.Range(func(_, k any) bool {
+		k.(*gc.TypeKey).Drain()
+		return true
+	})
 }
