@@ -76,6 +76,13 @@
 // at most [DepotMags] lists per type; beyond that, nodes go to the Go GC, and
 // [TypeKey.Drain] (called by stm.TrimAll) empties it.
 //
+// A commit's trim recycles what its nursery has room for and leaves up to 64
+// more unreachable nodes linked below the cut point (no reader goes below
+// it) for later walks, so that a long chain released at once refills the
+// nursery over the next commits instead of going to the depot or the Go GC
+// only to be allocated again; the rest of the tail goes to the depot. The
+// trim queue and stm.TrimAll hand whole tails to the nursery and the depot.
+//
 // A trim finds its cut point without walking the chain in the common case:
 // stm keeps, per Var, the newest version stamped before the head's stamp
 // (all versions above it share the head's stamp), which is the cut point
