@@ -198,6 +198,17 @@ func (v *Var[T]) loadSlow(tx *Tx) T {
 // Store sets the Var's value in tx. Other transactions see it only after tx
 // commits; if tx aborts, returns an error or panics, the value is discarded.
 func (v *Var[T]) Store(tx *Tx, x T) {
+	// Fast path: the attempt's first Store, in software (txFast means
+	// active, no hardware attempt, no reporting and no write yet, so there
+	// is no entry to find).
+	if tx != nil && tx.state == txFast && v != nil && !tx.stale {
+		v.storeNew(tx, x)
+		return
+	}
+	v.storeSlow(tx, x)
+}
+
+func (v *Var[T]) storeSlow(tx *Tx, x T) {
 	tx.check()
 	if v == nil {
 		panic("stm: Store to a nil Var")
@@ -218,6 +229,11 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 		// A read already missed a newer version: this writer cannot commit.
 		tx.abort(CauseStale, tx.staleVar)
 	}
+	v.storeNew(tx, x)
+}
+
+// storeNew adds a tentative version holding x to tx's write log.
+func (v *Var[T]) storeNew(tx *Tx, x T) {
 	var n *version[T]
 	var p unsafe.Pointer
 	if nurseryEnabled {
