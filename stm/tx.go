@@ -2,6 +2,7 @@ package stm
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/cpu"
 
@@ -93,6 +94,7 @@ type worker struct {
 	entry      *activeEntry // the goroutine entry that owns this worker, or nil (pooled)
 	g          uintptr      // owning goroutine, for pooled workers
 	slot       *gc.Slot
+	live       *atomic.Int64 // stripe announcing the running software attempt (swlive.go), or nil
 	stats      *workerStats
 	waiter     waiter
 	_          cpu.CacheLinePad
@@ -270,6 +272,7 @@ func (tx *Tx) begin() {
 	tx.sps = tx.sps[:0]
 	tx.stale, tx.staleVar = false, nil
 	tx.nest = 0
+	tx.w.liveEnter() // swlive.go: before the snapshot's clock loads
 	tx.rv = tx.w.slot.Pin(&clock.v)
 	tx.fastRead = !tx.irrevocable
 	if reportOn.Load() {
@@ -282,6 +285,7 @@ func (tx *Tx) end() {
 	tx.fastRead = false
 	tx.state = txIdle
 	tx.w.slot.Unpin()
+	tx.w.liveLeave() // swlive.go: after the last read, before the token goes
 	if tx.irrevocable {
 		tx.leaveIrrevocable()
 	}
