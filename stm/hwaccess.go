@@ -35,10 +35,12 @@ import (
 //     announcement aborts it; after its locks in emulated mode, so that a
 //     later one reads behind them), and if every stripe is zero it stamps
 //     its versions with the current clock value, no flag, and leaves the
-//     clock alone: every snapshot that can meet them starts after the
-//     commit and sees all of them. Such commits still let chains be
-//     trimmed: the worker's maintenance ticks the clock now and then, with
-//     a CAS outside any transaction, as it does for single-Var commits.
+//     clock alone: every software transaction that can meet them reads
+//     after the commit (real) or behind its locks (emulated), and sees all
+//     of them or, if its snapshot predates their one stamp, none. Such
+//     commits still let chains be trimmed: the worker's maintenance ticks
+//     the clock now and then, with a CAS outside any transaction, as it
+//     does for single-Var commits.
 //   - Meta seq is bumped for every Var written, so software validation sees
 //     hardware writes.
 //
