@@ -72,9 +72,15 @@ func TestClockSkips(t *testing.T) {
 
 // TestClockAvoidanceHammer mixes emulated hardware multi-Var transfers
 // (which skip the clock tick whenever no software transaction is live) with
-// software read-only audits, which sleep between audits so that both kinds
-// of hardware commit happen, and hardware audits that read every account
+// software read-only audits, and hardware audits that read every account
 // and write a counter. The total must never change inside any body.
+//
+// The first half of the transfers runs with no auditor (hardware commits
+// skip the tick). The second half starts only once a software audit is
+// live, and that audit stays live, half read, until 50 more transactions
+// have run (hardware commits tick, and the audit's snapshot must survive
+// them); then audits repeat, sleeping in between, so that commits of both
+// kinds meet live audits whatever GOMAXPROCS is.
 func TestClockAvoidanceHammer(t *testing.T) {
 	const nAcct, initial = 16, 1000
 	e := htm.NewEmulator(htm.EmuConfig{Seed: 17, SpuriousRate: 0.01})
@@ -96,11 +102,11 @@ func TestClockAvoidanceHammer(t *testing.T) {
 				badSum.Store(int64(s))
 			}
 		}
-		sumOf := func(tx *Tx, yieldAt int) int {
+		sumOf := func(tx *Tx, pauseAt int, pause func()) int {
 			s := 0
 			for i, a := range accts {
-				if i == yieldAt {
-					runtime.Gosched() // widen the window for commits in between
+				if i == pauseAt {
+					pause() // let commits in between
 				}
 				s += a.Load(tx)
 			}
@@ -108,18 +114,28 @@ func TestClockAvoidanceHammer(t *testing.T) {
 		}
 		before := ReadStats()
 		var stop atomic.Bool
-		var wg, auditors sync.WaitGroup
+		var progress atomic.Int64 // transactions run by the transfer goroutines
+		var half, wg, auditors sync.WaitGroup
+		phase2 := make(chan struct{})   // closed when every transfer goroutine is half done
+		auditing := make(chan struct{}) // closed by the first audit, while it is live
+		var auditingOnce sync.Once
 		for g := range 3 { // hardware transfers
 			wg.Add(1)
+			half.Add(1)
 			go func(g int) {
 				defer wg.Done()
 				r := uint64(g)*0x9E3779B97F4A7C15 + 1
 				next := func() int { r ^= r << 13; r ^= r >> 7; r ^= r << 17; return int(r % nAcct) }
 				for i := range iters {
+					if i == iters/2 {
+						half.Done()
+						<-auditing
+					}
+					progress.Add(1)
 					from, to, via := next(), next(), next()
 					if i%7 == 0 { // hardware audit that writes
 						_ = Atomically(func(tx *Tx) error {
-							check(sumOf(tx, -1))
+							check(sumOf(tx, -1, nil))
 							audits.Store(tx, audits.Load(tx)+1)
 							return nil
 						})
@@ -139,8 +155,20 @@ func TestClockAvoidanceHammer(t *testing.T) {
 			auditors.Add(1)
 			go func(g int) {
 				defer auditors.Done()
+				<-phase2
 				for i := 0; !stop.Load(); i++ {
-					audit := func(tx *Tx) error { check(sumOf(tx, (i*5+g)%nAcct)); return nil }
+					pause := runtime.Gosched
+					if g == 0 && i == 0 {
+						// Stay live, half read, across 50 transactions.
+						pause = func() {
+							p0 := progress.Load()
+							auditingOnce.Do(func() { close(auditing) })
+							for progress.Load() < p0+50 && !stop.Load() {
+								runtime.Gosched()
+							}
+						}
+					}
+					audit := func(tx *Tx) error { check(sumOf(tx, (i*5+g)%nAcct|1, pause)); return nil }
 					if g == 0 {
 						_ = stm.Atomically(audit)
 					} else {
@@ -151,6 +179,8 @@ func TestClockAvoidanceHammer(t *testing.T) {
 				}
 			}(g)
 		}
+		half.Wait()
+		close(phase2)
 		wg.Wait()
 		stop.Store(true)
 		auditors.Wait()
