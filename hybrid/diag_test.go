@@ -110,6 +110,8 @@ func TestExpvar(t *testing.T) {
 			Software map[string]uint64
 		}
 		HardwareAttempts *uint64 `json:"hardware_attempts"`
+		ClockTicks       *uint64 `json:"hardware_clock_ticks"`
+		ClockSkips       *uint64 `json:"hardware_clock_skips"`
 	}
 	if err := json.Unmarshal([]byte(v.String()), &got); err != nil {
 		t.Fatalf("%v in %s", err, v.String())
@@ -135,5 +137,8 @@ func TestExpvar(t *testing.T) {
 	}
 	if got.HardwareAttempts == nil {
 		t.Error("no hardware_attempts")
+	}
+	if got.ClockTicks == nil || got.ClockSkips == nil {
+		t.Error("no hardware_clock_ticks or hardware_clock_skips")
 	}
 }

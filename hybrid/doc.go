@@ -49,14 +49,24 @@
 //  3. Consistent stamps. A hardware commit stamps its versions and bumps the
 //     meta sequence of every Var it writes inside the hardware transaction. A
 //     single-Var commit stamps with the current clock, as a software
-//     single-Var commit does; any other writes clock+1 to the clock in the same
-//     hardware transaction. A software snapshot therefore loads the clock
-//     either before the commit (and skips all its versions, stamped above its
-//     snapshot) or after (and sees all of them): hardware commits are atomic
-//     for software readers. Software validation sees the bumped sequence
-//     numbers, so a software writer that read a Var a hardware commit wrote
-//     aborts. (Read-only hardware commits and single-Var ones do not write the
-//     clock; multi-Var hardware commits still do — see below.)
+//     single-Var commit does. Any other reads a striped counter in which
+//     every software transaction announces itself from its start to its end,
+//     with an atomic add at each (the RH-NOrec idea). If a stripe is
+//     non-zero, the commit writes clock+1 to the clock in the same hardware
+//     transaction: a software snapshot loads the clock either before the
+//     commit (and skips all its versions, stamped above its snapshot) or
+//     after (and sees all of them). If every stripe is zero, it stamps with
+//     the current clock and leaves the clock alone: the stripes stay in its
+//     read set, so a software transaction that announces itself before XEND
+//     aborts it, and one that announces itself later reads after XEND and
+//     sees all of its versions or, if its snapshot is older than their one
+//     stamp, none. Either way hardware commits are atomic for software
+//     readers, and with no software transaction live a hardware commit
+//     writes no shared line but its Vars'. Software validation sees the
+//     bumped sequence numbers, so a software writer that read a Var a
+//     hardware commit wrote aborts. Read-only and single-Var hardware
+//     commits never write the clock; [Stats] counts the multi-Var ones that
+//     ticked it and those that skipped the tick.
 //  4. Stack before XBEGIN. The goroutine's stack is grown before XBEGIN, so
 //     that a stack-growth check inside a body cannot abort every attempt of a
 //     site with a bogus capacity abort.
@@ -70,12 +80,19 @@
 //
 // In emulated mode memory is not rolled back, so the attempt buffers its
 // writes, records each read with its meta word, revalidates its reads
-// whenever the clock moved (a multi-Var commit ticks before installing), asks
-// the emulator after every read whether a conflicting access doomed it, and
-// commits through stm's software protocol inside EmuTx.EndWith: the
-// emulator's commit decision and the install are one step for every other
-// emulated attempt, and stm's locks and validation keep the data correct for
-// software transactions.
+// whenever the clock moved (a software multi-Var commit ticks before
+// installing), asks the emulator after every read whether a conflicting
+// access doomed it, and commits through stm's software protocol inside
+// EmuTx.EndWith: the emulator's commit decision and the install are one step
+// for every other emulated attempt, and stm's locks and validation keep the
+// data correct for software transactions. The emulated commit reads the
+// stripes after taking its write locks, and a software transaction announces
+// itself before its first read (Dekker, on Go's sequentially consistent
+// atomics): either the commit sees the announcement and ticks, or the
+// transaction reads behind the locks, waiting for them or seeing the
+// installed versions, all stamped alike. Emulated attempts do not announce
+// themselves: they read the newest versions, and other hardware commits are
+// atomic for them through the emulator.
 //
 // # Guarantees, in Go memory-model terms
 //
@@ -107,8 +124,7 @@
 //
 // # Not yet done
 //
-// The RH-NOrec refinement, in which multi-Var hardware commits skip the
-// clock write when no software transaction is live, is not implemented:
-// every multi-Var hardware commit writes the clock. The real-RTM path is
-// exercised in CI only under valgrind, where every XBEGIN aborts.
+// The real-RTM path, the RH-NOrec clock avoidance included, is exercised in
+// CI only under valgrind, where every XBEGIN aborts; the avoidance's tests
+// run on the emulator.
 package hybrid

@@ -15,6 +15,7 @@ import (
 //	 "aborts": {"hardware": {"capacity": 0, "conflict": 3, "explicit": 1, "other": 0},
 //	            "software": {"locked": 0, "validate": 4, "stale": 0, "irrevocable": 0}},
 //	 "hardware_attempts": 14, "lock_busy_waits": 1, "site_skips": 0,
+//	 "hardware_clock_ticks": 2, "hardware_clock_skips": 5,
 //	 "errors": 0, "irrevocable": 0, "retry_waits": 0, "trimmed": 7,
 //	 "conflict_reports": false}
 //
@@ -56,13 +57,15 @@ func statsVar(s Stats) map[string]any {
 			},
 			"software": sw,
 		},
-		"hardware_attempts": s.HardwareAttempts,
-		"lock_busy_waits":   s.LockBusyWaits,
-		"site_skips":        s.SiteSkips,
-		"errors":            s.Software.Errors,
-		"irrevocable":       s.Software.Irrevocable,
-		"retry_waits":       s.Software.RetryWaits,
-		"trimmed":           s.Software.Trimmed,
-		"conflict_reports":  stm.ConflictReportsEnabled(),
+		"hardware_attempts":    s.HardwareAttempts,
+		"lock_busy_waits":      s.LockBusyWaits,
+		"site_skips":           s.SiteSkips,
+		"hardware_clock_ticks": s.HardwareClockTicks,
+		"hardware_clock_skips": s.HardwareClockSkips,
+		"errors":               s.Software.Errors,
+		"irrevocable":          s.Software.Irrevocable,
+		"retry_waits":          s.Software.RetryWaits,
+		"trimmed":              s.Software.Trimmed,
+		"conflict_reports":     stm.ConflictReportsEnabled(),
 	}
 }

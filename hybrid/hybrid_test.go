@@ -194,6 +194,8 @@ func diff(a, b Stats) Stats {
 		},
 		LockBusyWaits:      a.LockBusyWaits - b.LockBusyWaits,
 		SiteSkips:          a.SiteSkips - b.SiteSkips,
+		HardwareClockTicks: a.HardwareClockTicks - b.HardwareClockTicks,
+		HardwareClockSkips: a.HardwareClockSkips - b.HardwareClockSkips,
 		SoftwareCommits:    a.SoftwareCommits - b.SoftwareCommits,
 		IrrevocableCommits: a.IrrevocableCommits - b.IrrevocableCommits,
 	}

@@ -22,6 +22,17 @@ type Stats struct {
 	LockBusyWaits    uint64         // of HardwareAborts.Explicit, waits for a software lock or the irrevocable token
 	SiteSkips        uint64         // transactions sent straight to software by their call site's capacity history
 
+	// Of HardwareCommits, the multi-Var ones (more than one Var written, or
+	// one written and another read) by what they did to the global clock.
+	// HardwareClockTicks ticked it, because a software transaction was live
+	// at the commit; HardwareClockSkips stamped their versions with its
+	// current value instead, because none was (the RH-NOrec avoidance: the
+	// clock's cache line is then not written, so hardware commits do not
+	// conflict on it). Read-only and single-Var commits never tick and are
+	// in neither.
+	HardwareClockTicks uint64
+	HardwareClockSkips uint64
+
 	SoftwareCommits    uint64 // software commits, irrevocable ones excluded
 	IrrevocableCommits uint64 // commits in serial-irrevocable mode
 
@@ -40,6 +51,8 @@ func ReadStats() Stats {
 			Capacity: h.Capacity, Conflict: h.Conflict, Explicit: h.Explicit, Other: h.Other,
 		},
 		LockBusyWaits:      h.LockBusy,
+		HardwareClockTicks: h.ClockTicks,
+		HardwareClockSkips: h.ClockSkips,
 		SiteSkips:          sites.Skips(),
 		SoftwareCommits:    s.ReadOnlyCommits + s.SingleVarCommits + s.MultiVarCommits,
 		IrrevocableCommits: s.IrrevocableCommits,

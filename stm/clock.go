@@ -8,8 +8,9 @@ import (
 )
 
 // clock is the global version clock. Multi-Var commits tick it; single-Var
-// commits only read it (doc.go, "Clock"). It sits on a line of its own so
-// that ticking it does not disturb anything else.
+// commits only read it (doc.go, "Clock"), and so do multi-Var hardware
+// commits while no software transaction is live (swlive.go). It sits on a
+// line of its own so that ticking it does not disturb anything else.
 var clock struct {
 	_ cpu.CacheLinePad
 	v atomic.Uint64

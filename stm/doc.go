@@ -82,9 +82,25 @@
 // writing any shared cache line. Two rules keep it opaque: a reader repeats
 // its earlier read of a Var whose visible version is single (repeatable
 // reads), and trimming keeps every version stamped at or above the horizon
-// (strictly-below rule, package gc). When single commits have made a chain
-// long, the writer ticks the clock (at most once per trimDepth/2 of its
-// commits) so that old single versions fall below the next horizon.
+// (strictly-below rule, package gc). When single commits (or hardware
+// commits that did not tick, below) have made a chain long, the writer
+// ticks the clock (at most once per trimDepth/2 of its commits) so that old
+// versions sharing a stamp fall below the next horizon.
+//
+// Hardware commits (package hybrid, hwaccess.go) follow the same rules,
+// with one refinement, RH-NOrec's: a multi-Var hardware commit that finds no
+// software transaction live stamps its versions with the current clock value
+// and does not tick. Software transactions announce themselves in a striped
+// counter (swlive.go) before their first read, and withdraw at their end;
+// the hardware commit reads it inside the hardware transaction, so that an
+// announcement before it commits aborts it, or, emulated, after taking its
+// write locks, so that a transaction announced later reads behind those locks
+// (Dekker). Either way no snapshot sees part of the commit: one announced
+// before the counter was read makes the commit tick, and one announced later
+// reads after the commit took effect, or behind its locks. Such versions
+// carry no flag (they are seen all or none), and the maintenance tick above
+// covers them too. The counter costs one predictable branch at begin and
+// end while hardware is off ([SetHardwareActive]).
 //
 // Trimming is lazy: a commit walks its Var's chain only when the chain has
 // grown by trimDepth versions since the last walk (then only as it doubles,
@@ -131,4 +147,5 @@
 //	active.go       goroutine -> transaction table (flat nesting)
 //	stats.go        counters, abort causes and hooks
 //	hwaccess.go     the rules for hardware attempts (driven by package hybrid)
+//	swlive.go       the software-live indicator read by hardware commits
 package stm

@@ -107,12 +107,26 @@ func (tx *Tx) hwCommitReal() {
 	single := len(tx.writes) == 1 && !c.readOther && (c.read0 == nil || c.read0 == tx.writes[0].h)
 	var wv uint64
 	var flags uint32
-	if single {
+	switch {
+	case single:
 		wv, flags = clock.v.Load(), flagSingle
-	} else {
+	case swLiveAny():
+		// A software snapshot may be live: tick. The clock line joins the
+		// write set, so a software Pin or tick before XEND aborts us.
 		wv = clock.v.Load() + 1
 		clock.v.Store(wv)
+		c.clock = hwClockTicked
+	default:
+		// Every stripe read zero and stays in the read set: a software
+		// attempt that announces itself before XEND aborts us, so every
+		// snapshot that can meet our versions loads the clock after XEND
+		// (swlive.go). Stamp with the current value, which cannot move
+		// before XEND either (the clock is in the read set); no flag: the
+		// versions are seen all or none.
+		wv = clock.v.Load()
+		c.clock = hwClockSkipped
 	}
+	c.wv = wv
 	for i := range tx.writes {
 		e := &tx.writes[i]
 		m := e.h.meta.Load()
@@ -131,15 +145,18 @@ func (tx *Tx) hwCommitReal() {
 // waiters, outside the transaction. Trimming needs the Var's lock; a Var
 // whose lock is busy is trimmed by that commit instead.
 func (tx *Tx) hwAfterCommit() {
+	long := false
 	for i := range tx.writes {
 		h := tx.writes[i].h
 		if m := h.meta.Load(); m&metaLocked == 0 && h.meta.CompareAndSwap(m, m|metaLocked) {
-			tx.trim(h, h.head.Load())
+			if tx.trim(h, h.head.Load()) {
+				long = true
+			}
 			h.meta.Store(m)
 		}
 		if h.nwait.Load() != 0 {
 			wakeWaiters(h)
 		}
 	}
-	tx.hwMaintain()
+	tx.hwMaintain(long)
 }

@@ -21,6 +21,8 @@ const (
 	hwExplicit
 	hwOther
 	hwLockBusy
+	hwClockTicks
+	hwClockSkips
 	nHW
 )
 
@@ -29,12 +31,18 @@ var hwCounters [hwStripes]struct {
 	_ cpu.CacheLinePad
 }
 
-func countHW(w *worker, st htm.Status) {
+func countHW(w *worker, st htm.Status, clk hwClock) {
 	s := &hwCounters[(uintptr(unsafe.Pointer(w))>>6)%hwStripes]
 	s.c[hwAttempts].Add(1)
 	switch {
 	case st == htm.Started:
 		s.c[hwCommits].Add(1)
+		switch clk {
+		case hwClockTicked:
+			s.c[hwClockTicks].Add(1)
+		case hwClockSkipped:
+			s.c[hwClockSkips].Add(1)
+		}
 	case st.Capacity():
 		s.c[hwCapacity].Add(1)
 	case st.Conflict() || st.Code() == htm.CodeNotHead:
@@ -60,6 +68,15 @@ type HWStats struct {
 	Explicit uint64 // other explicit aborts: CodeLockBusy and CodeSoftware
 	Other    uint64 // everything else: spurious aborts, interrupts, faults
 	LockBusy uint64 // of Explicit, those with CodeLockBusy (waited for)
+
+	// Of Commits, the multi-Var commits (more than one Var written, or one
+	// written and another read) by what they did to the global clock:
+	// ClockTicks ticked it, because a software transaction was live (or
+	// [SetHardwareActive] was off); ClockSkips stamped their versions with
+	// its current value, because none was (the RH-NOrec avoidance).
+	// Read-only and single-Var commits never tick and are in neither.
+	ClockTicks uint64
+	ClockSkips uint64
 }
 
 // ReadHWStats returns the hardware-attempt counters summed over stripes.
@@ -73,6 +90,6 @@ func ReadHWStats() HWStats {
 	return HWStats{
 		Attempts: c[hwAttempts], Commits: c[hwCommits], Capacity: c[hwCapacity],
 		Conflict: c[hwConflict], Explicit: c[hwExplicit], Other: c[hwOther],
-		LockBusy: c[hwLockBusy],
+		LockBusy: c[hwLockBusy], ClockTicks: c[hwClockTicks], ClockSkips: c[hwClockSkips],
 	}
 }

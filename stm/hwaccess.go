@@ -4,7 +4,6 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/hytm/hytm/gc"
 	"github.com/hytm/hytm/htm"
 )
 
@@ -28,7 +27,20 @@ import (
 //     single-Var commit (one Var written, no other read) with the current
 //     clock and flagSingle; any other with a new clock value, so software
 //     snapshots stay consistent (a snapshot either predates the stamp and
-//     skips the versions, or includes the stamp and sees all of them).
+//     skips the versions, or includes the stamp and sees all of them) —
+//     unless no software transaction is live (RH-NOrec clock avoidance,
+//     swlive.go). Software transactions announce themselves in a striped
+//     counter while [SetHardwareActive] is on; a multi-Var hardware commit
+//     reads it (inside the transaction in real mode, so that a later
+//     announcement aborts it; after its locks in emulated mode, so that a
+//     later one reads behind them), and if every stripe is zero it stamps
+//     its versions with the current clock value, no flag, and leaves the
+//     clock alone: every software transaction that can meet them reads
+//     after the commit (real) or behind its locks (emulated), and sees all
+//     of them or, if its snapshot predates their one stamp, none. Such
+//     commits still let chains be trimmed: the worker's maintenance ticks
+//     the clock now and then, with a CAS outside any transaction, as it
+//     does for single-Var commits.
 //   - Meta seq is bumped for every Var written, so software validation sees
 //     hardware writes.
 //
@@ -70,7 +82,21 @@ type HWContext struct {
 	readOther bool
 
 	readOnly bool // the attempt ended (committed) without a Store
+
+	// Set by the commit: its stamp, and whether a multi-Var commit ticked
+	// the clock or stamped without a tick (swlive.go).
+	wv    uint64
+	clock hwClock
 }
+
+// hwClock says what a hardware commit did to the clock.
+type hwClock uint8
+
+const (
+	hwClockNone    hwClock = iota // read-only or single-Var: no tick by design
+	hwClockTicked                 // multi-Var, a software attempt was (or may have been) live
+	hwClockSkipped                // multi-Var, stamped with the current clock value
+)
 
 var hwctxPool = sync.Pool{New: func() any { return new(HWContext) }}
 
@@ -190,8 +216,10 @@ func (tx *Tx) hwEmuRead(h *varHeader) *vnode {
 	if st := c.emu.Check(); st != htm.Started {
 		c.fail(st)
 	}
-	// A multi-Var commit ticks the clock after locking and before
-	// installing: if it moved, an earlier read may have been overwritten.
+	// A software multi-Var commit ticks the clock after locking and
+	// before installing: if it moved, an earlier read may have been
+	// overwritten. (Hardware commits that skip the tick need no such
+	// signal here: the emulator dooms their conflicting emulated readers.)
 	if now := clock.v.Load(); now != c.rv {
 		c.rv = now
 		for i := range tx.reads {
@@ -215,6 +243,9 @@ func (tx *Tx) hwEmuRead(h *varHeader) *vnode {
 //     explicit(htm.CodeLockBusy), RunHardware has already waited, outside the
 //     attempt, until the lock or irrevocable token it found held was free.
 //
+// A multi-Var commit ticks the global clock only if a software transaction
+// is live, or [SetHardwareActive] is off; [ReadHWStats] counts both cases.
+//
 // A panic in fn that is not an abort rolls the attempt back and propagates.
 // RunHardware must not be called inside a transaction (see [InTransaction]);
 // mode HWReal requires [RealHardware] and htm.Enabled(), and HWEmulated an
@@ -232,9 +263,13 @@ func RunHardware(fn func(tx *Tx) error, mode HWMode) (st htm.Status, readOnly bo
 	}
 	busy, bIrr := c.busy, c.bIrr
 	readOnly = c.readOnly
+	clk := c.clock
 	hwctxPool.Put(c)
+	if w.maint {
+		w.maintain() // asked for by hwMaintain; the attempt has ended
+	}
 	leaveTx(w)
-	countHW(w, st)
+	countHW(w, st, clk)
 	if st.Explicit() && st.Code() == htm.CodeLockBusy {
 		hwWaitBusy(busy, bIrr)
 	}
@@ -358,23 +393,51 @@ func (tx *Tx) hwCommitEmu(c *HWContext) htm.Status {
 		c.bIrr = true
 		return htm.ExplicitStatus(htm.CodeLockBusy)
 	}
-	wv := stamp(single)
+	var wv uint64
+	switch {
+	case single:
+		wv = stamp(true)
+	case swLiveAny():
+		// A software snapshot may be live: tick (seq-cst, after the locks),
+		// as a software multi-Var commit does.
+		wv, c.clock = stamp(false), hwClockTicked
+	default:
+		// No software attempt was live when the stripes were loaded, after
+		// our locks: every one that starts later waits for our locks or
+		// sees our versions (swlive.go). Stamp with the current value.
+		wv, c.clock = clock.v.Load(), hwClockSkipped
+	}
+	c.wv = wv
 	if tx.validateReads() != nil {
 		tx.unlock(len(tx.writes))
 		return htm.ExplicitStatus(htm.CodeNotHead)
 	}
-	tx.installWrites(wv, single, false)
-	tx.hwMaintain()
+	// Flags: flagSingle for single-Var commits only; a skipping commit's
+	// versions carry none (swlive.go, "The flags").
+	long := tx.installWrites(wv, single, false)
+	tx.hwMaintain(long)
 	return htm.Started
 }
 
-// hwMaintain advances the GC horizon now and then, as commit does.
-func (tx *Tx) hwMaintain() {
-	w := tx.w
+// hwMaintain does commit's maintenance bookkeeping for a hardware commit
+// whose walks left a chain long (long): now and then it asks RunHardware to
+// run maintain after the attempt, which rescans the horizon, trims queued
+// Vars and, if the commit did not tick the clock (single-Var, or a skipping
+// multi-Var commit) and chains stay long, ticks it with a CAS so that
+// versions sharing the clock value fall below the next horizon. The rate
+// limits are commit's (commit.go).
+func (tx *Tx) hwMaintain(long bool) {
+	w, c := tx.w, tx.hw
 	w.commits++
-	if w.commits >= horizonEvery {
+	if long {
+		w.lagging = true
+	}
+	if ((long || w.lagging) && w.commits >= trimDepth/2) || w.commits >= horizonEvery {
 		w.commits = 0
-		gc.Horizon(clock.v.Load())
+		w.lagging = long
+		w.maint = true
+		w.maintTick = long && c.clock != hwClockTicked
+		w.maintStamp = c.wv
 	}
 }
 

@@ -75,6 +75,7 @@ func (tx *Tx) waitForChange() {
 		panic("stm: Retry in a transaction that has read no Var would block forever")
 	}
 	tx.w.stats.add(statRetryWaits)
+	tx.w.liveLeave() // swlive.go: waiting reads no snapshot
 	if tx.irrevocable {
 		tx.leaveIrrevocable()
 	}

@@ -2,6 +2,7 @@ package stm
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/cpu"
 
@@ -95,6 +96,7 @@ type worker struct {
 	entry      *activeEntry // the goroutine entry that owns this worker, or nil (pooled)
 	g          uintptr      // owning goroutine, for pooled workers
 	slot       *gc.Slot
+	live       *atomic.Int64 // stripe announcing the running software attempt (swlive.go), or nil
 	stats      *workerStats
 	waiter     waiter
 	_          cpu.CacheLinePad
@@ -283,6 +285,7 @@ func (tx *Tx) begin() {
 	tx.sps = tx.sps[:0]
 	tx.stale = false
 	tx.nest = 0
+	tx.w.liveEnter() // swlive.go: before the snapshot's clock loads
 	tx.rv = tx.w.slot.Pin(&clock.v)
 	tx.state = txFast
 	if tx.irrevocable {
@@ -297,6 +300,7 @@ func (tx *Tx) begin() {
 func (tx *Tx) end() {
 	tx.state = txIdle
 	tx.w.slot.Unpin()
+	tx.w.liveLeave() // swlive.go: after the last read, before the token goes
 	if tx.irrevocable {
 		tx.endIrrevocable()
 	}
