@@ -50,6 +50,7 @@ func (tx *Tx) becomeIrrevocable(inevitable bool) {
 	irrev.since = time.Now()
 	s.count.Add(1)
 	tx.irrevocable = true
+	tx.endWork = true
 	tx.inevitable = inevitable
 	tx.w.stats.add(statIrrevocable)
 }

@@ -169,6 +169,7 @@ func (w *worker) liveEnter() {
 	}
 }
 
+//go:noinline
 func (w *worker) liveEnterSlow() {
 	// Fibonacci hash of the worker's address: workers are large objects, so
 	// their low address bits say little.
@@ -179,6 +180,7 @@ func (w *worker) liveEnterSlow() {
 	// commit that read this stripe and has not reached XEND.
 	s.Add(1)
 	w.live = s
+	w.tx.endWork = true
 }
 
 // liveLeave withdraws w's announcement, if it made one. Tx.end calls it
@@ -190,6 +192,7 @@ func (w *worker) liveLeave() {
 	}
 }
 
+//go:noinline
 func (w *worker) liveLeaveSlow() {
 	// seq-cst RMW, after every read of the attempt's snapshot (program
 	// order): a hardware commit whose stripe load sees it ordered after

@@ -37,6 +37,7 @@ type Tx struct {
 
 	irrevocable bool // holding the irrevocable token (escalated or Inevitable)
 	gated       bool // holding the contention gate (contention.go)
+	endWork     bool // end has more to do: irrevocable, or announced in swlive.go
 	inevitable  bool // the user asked for it: cannot abort any more
 
 	// restartIrrevocable asks run to start the next attempt irrevocable
@@ -300,16 +301,21 @@ func (tx *Tx) begin() {
 func (tx *Tx) end() {
 	tx.state = txIdle
 	tx.w.slot.Unpin()
-	tx.w.liveLeave() // swlive.go: after the last read, before the token goes
-	if tx.irrevocable {
-		tx.endIrrevocable()
+	if tx.endWork {
+		tx.endSlow()
 	}
 }
 
-// endIrrevocable is end's rare part, kept out of line so that end inlines.
+// endSlow is end's rare part, kept out of line so that end inlines.
 //
 //go:noinline
-func (tx *Tx) endIrrevocable() { tx.leaveIrrevocable() }
+func (tx *Tx) endSlow() {
+	tx.endWork = false
+	tx.w.liveLeave() // swlive.go: after the last read, before the token goes
+	if tx.irrevocable {
+		tx.leaveIrrevocable()
+	}
+}
 
 // check panics if tx is not usable.
 func (tx *Tx) check() {
