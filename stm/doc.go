@@ -105,7 +105,11 @@
 // Trimming is lazy: a commit walks its Var's chain only when the chain has
 // grown by trimDepth versions since the last walk (then only as it doubles,
 // while a snapshot holds it), cuts below the newest version older than the
-// cached horizon, and recycles at most what its nursery has room for. Every
+// cached horizon, and recycles at most what its nursery has room for,
+// leaving up to trimReserve more nodes linked below the cut for later walks
+// and handing the rest to the type's depot (package gc). A per-Var hint (the
+// newest version stamped before the head's stamp) makes the cut point known
+// without a walk whenever it is below the horizon. Every
 // horizonEvery commits, or sooner while chains stay long, the worker rescans
 // the horizon after its attempt has ended and trims a few Vars from the trim
 // queue (Vars left with more than two versions).
@@ -118,8 +122,18 @@
 //  5. install: link the new version at the head, trim, unlock with seq+1,
 //     wake Retry waiters.
 //
+// A transaction that read and wrote one Var (the common read-modify-write)
+// fuses steps 1 and 4: one CAS from the meta word its read recorded both
+// validates the read and takes the lock.
+//
 // The linearization point of a multi-Var commit is its tick; of a single-Var
 // commit, its head store.
+//
+// Contention. A worker whose recent attempts mostly aborted runs its
+// Atomically calls behind a process-wide gate (contention.go, package
+// fallback), so that contending transactions take turns. The gate changes no
+// rule above; it is released before Retry waits and before the irrevocable
+// token is taken.
 //
 // Retry registers the transaction on every Var it read, re-checks them, and
 // sleeps; a commit wakes only the waiters of the Vars it wrote.
@@ -148,4 +162,12 @@
 //	stats.go        counters, abort causes and hooks
 //	hwaccess.go     the rules for hardware attempts (driven by package hybrid)
 //	swlive.go       the software-live indicator read by hardware commits
+//	contention.go   the contention gate (adaptive transaction scheduling)
+//	hw_rtm.go       the real RTM attempt (hw_rtm_off.go: builds without it)
+//	hw_stats.go     hardware counters
+//	irrevocable_stats.go  per-call-site figures of the irrevocable token
+//	report.go       conflict reports (report_pprof.go: the pprof profile)
+//	goid_*.go       the goroutine's g pointer (assembly leaf, or fallback)
+//	nursery_*.go    the hytm_nonursery build switch
+//	race_*.go       the race-detector build switch
 package stm
