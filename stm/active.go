@@ -112,24 +112,25 @@ func enterTxSlow(g uintptr, e *activeEntry) *worker {
 	return w
 }
 
-// bigLog is the log capacity beyond which a worker gives its logs back after
-// a transaction: a goroutine that once read 100,000 Vars must not keep them
-// (and the logs) alive while it idles.
-const bigLog = 4 * logCap
+// Logs after a transaction. A log that grew past logCap entries is cleared,
+// so that it keeps no Var or version alive while its goroutine idles, and
+// kept for the next transaction (reallocating it every time would make a
+// transaction that reads a few hundred Vars pay for its log in allocations
+// and GC scans). One that grew past maxKeptLog entries is given back, so
+// that a goroutine that once read 100,000 Vars does not hold the memory.
+const maxKeptLog = 4096
 
 // leaveTx ends the use of w by its goroutine's outermost transaction.
 func leaveTx(w *worker) {
 	// Inlinable fast path: a goroutine's own worker, logs of usual size.
-	if w.entry != nil && !raceBuild && max(cap(w.tx.reads), cap(w.tx.writes)) <= bigLog {
+	if w.entry != nil && !raceBuild && max(len(w.tx.reads), len(w.tx.writes)) <= logCap {
 		return
 	}
 	leaveTxSlow(w)
 }
 
 func leaveTxSlow(w *worker) {
-	if cap(w.tx.reads) > bigLog || cap(w.tx.writes) > bigLog {
-		w.tx.shrinkLogs()
-	}
+	w.tx.releaseLogs()
 	if e := w.entry; e != nil {
 		if raceBuild {
 			// release: the next claimer's CAS orders its use of e.w after
@@ -145,14 +146,25 @@ func leaveTxSlow(w *worker) {
 	putWorker(w)
 }
 
-// shrinkLogs replaces grown logs with small fresh ones, so that the old
-// backing arrays (and the Vars and versions they point to) can be collected.
-func (tx *Tx) shrinkLogs() {
-	if cap(tx.reads) > bigLog {
-		tx.reads = make([]readEntry, 0, logCap)
+// releaseLogs clears logs that grew past logCap entries and replaces those
+// that grew past maxKeptLog with small fresh ones, so that neither keeps the
+// Vars and versions they point to alive.
+func (tx *Tx) releaseLogs() {
+	if len(tx.reads) > logCap {
+		if cap(tx.reads) > maxKeptLog {
+			tx.reads = make([]readEntry, 0, logCap)
+		} else {
+			clear(tx.reads)
+			tx.reads = tx.reads[:0]
+		}
 	}
-	if cap(tx.writes) > bigLog {
-		tx.writes = make([]writeEntry, 0, logCap)
+	if len(tx.writes) > logCap {
+		if cap(tx.writes) > maxKeptLog {
+			tx.writes = make([]writeEntry, 0, logCap)
+		} else {
+			clear(tx.writes)
+			tx.writes = tx.writes[:0]
+		}
 	}
 	tx.rindex, tx.windex = nil, nil
 }
