@@ -125,19 +125,28 @@ type Gate struct {
 	turns  atomic.Uint32 // Leave calls so far: progress, for waiters' patience
 	hungry atomic.Int32  // waiters past GateFairRounds: holders step aside
 	wait   atomic.Int32  // waiters: read by Leave, so that a holder knows it is contended
+	stuck  atomic.Uint32 // turns+1 when a waiter gave up on the holder; 0 when none
 	_      cpu.CacheLinePad
 }
 
 // Enter passes the gate. It reports whether the gate was busy when it came,
 // and whether it holds the gate now. A waiter gives up, holding nothing, when
 // no transaction has left the gate for GateStuckRounds rounds; the caller
-// then runs ungated and must not call Leave.
+// then runs ungated and must not call Leave. Until that holder leaves, later
+// callers do not wait at all: a body blocked while holding the gate costs
+// one wait in all, not one per transaction.
 func (g *Gate) Enter() (waited, held bool) {
 	// acquire CAS: makes the gate a lock (the previous holder's
 	// transaction happens before ours). Correctness never depends on it:
 	// the TM protocol orders transactions whether or not they are gated.
 	if g.hungry.Load() == 0 && g.held.Load() == 0 && g.held.CompareAndSwap(0, 1) {
 		return false, true
+	}
+	if s := g.stuck.Load(); s != 0 && s == g.turns.Load()+1 {
+		// A waiter already gave up on this holder, which has not left
+		// since: do not wait for it again. This is no sign of
+		// contention either (the holder is blocked, not busy).
+		return false, false
 	}
 	return true, g.enterSlow()
 }
@@ -160,6 +169,9 @@ func (g *Gate) enterSlow() bool {
 			if hungry {
 				g.hungry.Add(-1)
 			}
+			// Later entrants bypass the gate at once until the holder
+			// leaves (turns moves on).
+			g.stuck.Store(last + 1)
 			return false
 		}
 		if !hungry && round >= GateFairRounds {
