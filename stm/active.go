@@ -150,21 +150,19 @@ func leaveTxSlow(w *worker) {
 // that grew past maxKeptLog with small fresh ones, so that neither keeps the
 // Vars and versions they point to alive.
 func (tx *Tx) releaseLogs() {
-	if len(tx.reads) > logCap {
-		if cap(tx.reads) > maxKeptLog {
-			tx.reads = make([]readEntry, 0, logCap)
-		} else {
-			clear(tx.reads)
-			tx.reads = tx.reads[:0]
-		}
-	}
-	if len(tx.writes) > logCap {
-		if cap(tx.writes) > maxKeptLog {
-			tx.writes = make([]writeEntry, 0, logCap)
-		} else {
-			clear(tx.writes)
-			tx.writes = tx.writes[:0]
-		}
-	}
+	tx.reads = releaseLog(tx.reads)
+	tx.writes = releaseLog(tx.writes)
 	tx.rindex, tx.windex = nil, nil
+}
+
+// releaseLog is releaseLogs for one log.
+func releaseLog[E any](l []E) []E {
+	switch {
+	case len(l) <= logCap:
+		return l
+	case cap(l) > maxKeptLog:
+		return make([]E, 0, logCap)
+	}
+	clear(l)
+	return l[:0]
 }
