@@ -135,9 +135,10 @@ func (tx *Tx) commitMulti() bool {
 	return true
 }
 
-// afterCommit does a worker's commit bookkeeping: it counts the commit and
-// decides when run calls maintain.
-func (w *worker) afterCommit(long, single bool, wv uint64) {
+// afterCommit does a worker's commit bookkeeping, for software and hardware
+// commits alike: it counts the commit and decides when maintain runs.
+// unticked says that the commit stamped wv without ticking the clock.
+func (w *worker) afterCommit(long, unticked bool, wv uint64) {
 	w.commits++
 	if long {
 		// The horizon kept this chain long: rescan soon (every trimDepth
@@ -152,7 +153,7 @@ func (w *worker) afterCommit(long, single bool, wv uint64) {
 		w.commits = 0
 		w.lagging = long
 		w.maint = true
-		w.maintTick = long && single
+		w.maintTick = long && unticked
 		w.maintStamp = wv
 	}
 }

@@ -427,18 +427,8 @@ func (tx *Tx) hwCommitEmu(c *HWContext) htm.Status {
 // versions sharing the clock value fall below the next horizon. The rate
 // limits are commit's (commit.go).
 func (tx *Tx) hwMaintain(long bool) {
-	w, c := tx.w, tx.hw
-	w.commits++
-	if long {
-		w.lagging = true
-	}
-	if ((long || w.lagging) && w.commits >= trimDepth/2) || w.commits >= horizonEvery {
-		w.commits = 0
-		w.lagging = long
-		w.maint = true
-		w.maintTick = long && c.clock != hwClockTicked
-		w.maintStamp = c.wv
-	}
+	c := tx.hw
+	tx.w.afterCommit(long, c.clock != hwClockTicked, c.wv)
 }
 
 // AtomicallyWrote is [Atomically] that also reports whether the committed
