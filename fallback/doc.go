@@ -54,9 +54,10 @@
 // one transaction, so it must be rare under ordinary contention, yet it is
 // the bound on wasted work. With the randomized backoff, two transactions
 // conflicting on one Var lose again with probability well under one half per
-// round, so eight consecutive losses are rare (0.2 to 40 escalations per
+// round, so eight consecutive losses are rare (0.002 to 0.02 escalations per
 // thousand transactions in BenchmarkContended2, two goroutines on one Var,
-// on a 2-core machine); a transaction that
+// on a 2-core machine, with the contention gate; 0.2 to 40 without it); a
+// transaction that
 // loses eight times is either long among short ones (the starvation case,
 // which only escalation fixes) or in a livelock, and waiting longer only
 // wastes more attempts. Larger values did not improve the two-goroutine
