@@ -120,12 +120,14 @@ func (c *Contention) Committed(contended bool) {
 // Gate serializes the transactions of contended workers. The zero value is
 // an open gate.
 type Gate struct {
-	_      cpu.CacheLinePad
-	held   atomic.Uint32 // 1 while a transaction holds the gate
-	turns  atomic.Uint32 // Leave calls so far: progress, for waiters' patience
+	_ cpu.CacheLinePad
+	// seq is odd while a transaction holds the gate. Enter and Leave each
+	// add one, so one word is both the lock and the progress that waiters
+	// watch, and Leave is a single locked instruction.
+	seq    atomic.Uint32
 	hungry atomic.Int32  // waiters past GateFairRounds: holders step aside
 	wait   atomic.Int32  // waiters: read by Leave, so that a holder knows it is contended
-	stuck  atomic.Uint32 // turns+1 when a waiter gave up on the holder; 0 when none
+	stuck  atomic.Uint32 // the (odd) seq of a holder a waiter gave up on; 0 when none
 	_      cpu.CacheLinePad
 }
 
@@ -139,10 +141,12 @@ func (g *Gate) Enter() (waited, held bool) {
 	// acquire CAS: makes the gate a lock (the previous holder's
 	// transaction happens before ours). Correctness never depends on it:
 	// the TM protocol orders transactions whether or not they are gated.
-	if g.hungry.Load() == 0 && g.held.Load() == 0 && g.held.CompareAndSwap(0, 1) {
-		return false, true
+	if g.hungry.Load() == 0 {
+		if s := g.seq.Load(); s&1 == 0 && g.seq.CompareAndSwap(s, s+1) {
+			return false, true
+		}
 	}
-	if s := g.stuck.Load(); s != 0 && s == g.turns.Load()+1 {
+	if s := g.stuck.Load(); s != 0 && s == g.seq.Load() {
 		// A waiter already gave up on this holder, which has not left
 		// since: do not wait for it again. This is no sign of
 		// contention either (the holder is blocked, not busy).
@@ -155,23 +159,28 @@ func (g *Gate) enterSlow() bool {
 	g.wait.Add(1)
 	defer g.wait.Add(-1)
 	hungry := false
-	last, stuck := g.turns.Load(), 0
+	last, stuck := g.seq.Load(), 0
 	for round := 0; ; round++ {
-		if (hungry || g.hungry.Load() == 0) && g.held.Load() == 0 && g.held.CompareAndSwap(0, 1) {
-			if hungry {
-				g.hungry.Add(-1)
+		if hungry || g.hungry.Load() == 0 {
+			// acquire CAS, as in Enter.
+			if s := g.seq.Load(); s&1 == 0 && g.seq.CompareAndSwap(s, s+1) {
+				if hungry {
+					g.hungry.Add(-1)
+				}
+				return true
 			}
-			return true
 		}
-		if t := g.turns.Load(); t != last {
+		if t := g.seq.Load(); t != last {
 			last, stuck = t, 0
 		} else if stuck++; stuck > GateStuckRounds {
 			if hungry {
 				g.hungry.Add(-1)
 			}
 			// Later entrants bypass the gate at once until the holder
-			// leaves (turns moves on).
-			g.stuck.Store(last + 1)
+			// leaves (seq moves on). last is odd, a holder, unless the
+			// gate sat free and reserved for a hungry waiter all along;
+			// such a bypass ends at the next Enter.
+			g.stuck.Store(last)
 			return false
 		}
 		if !hungry && round >= GateFairRounds {
@@ -194,9 +203,9 @@ func (g *Gate) enterSlow() bool {
 // transactions were waiting for it: for a holder, which rarely aborts, that
 // is the sign of contention to pass to [Contention.Committed].
 func (g *Gate) Leave() (contended bool) {
-	g.turns.Add(1) // progress, read by waiters; no ordering needed
-	// release store: ends the holder's critical section (see Enter).
-	g.held.Store(0)
+	// release (a locked add): ends the holder's critical section (see
+	// Enter), and moves seq on, which waiters read as progress.
+	g.seq.Add(1)
 	return g.wait.Load() != 0 // a hint: no ordering needed
 }
 
