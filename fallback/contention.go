@@ -199,6 +199,14 @@ func (g *Gate) enterSlow() bool {
 	}
 }
 
+// Stuck reports whether a waiter gave up on the transaction that holds the
+// gate now, so that Enter lets callers through without waiting until that
+// holder leaves. It is a diagnostic: the answer may be stale at once.
+func (g *Gate) Stuck() bool {
+	s := g.stuck.Load()
+	return s != 0 && s == g.seq.Load()
+}
+
 // Leave releases the gate taken by Enter. It reports whether other
 // transactions were waiting for it: for a holder, which rarely aborts, that
 // is the sign of contention to pass to [Contention.Committed].

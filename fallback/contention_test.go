@@ -109,6 +109,7 @@ func TestGateStuckHolderIsBypassed(t *testing.T) {
 	var g Gate
 	_, held := g.Enter()
 	require.True(t, held)
+	require.False(t, g.Stuck())
 	// The holder never leaves (a blocked body): a waiter gives up after
 	// GateStuckRounds rounds without progress instead of waiting forever.
 	done := make(chan bool)
@@ -122,6 +123,7 @@ func TestGateStuckHolderIsBypassed(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("waiter never gave up")
 	}
+	require.True(t, g.Stuck())
 	// Later entrants do not wait again for the same stuck holder.
 	for range 3 {
 		waited, h := g.Enter()
@@ -129,6 +131,7 @@ func TestGateStuckHolderIsBypassed(t *testing.T) {
 		require.False(t, waited, "a stuck holder is no sign of contention")
 	}
 	g.Leave()
+	require.False(t, g.Stuck(), "the holder left")
 	// Open again.
 	_, held = g.Enter()
 	require.True(t, held)
