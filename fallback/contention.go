@@ -128,6 +128,7 @@ type Gate struct {
 	hungry atomic.Int32  // waiters past GateFairRounds: holders step aside
 	wait   atomic.Int32  // waiters: read by Leave, so that a holder knows it is contended
 	stuck  atomic.Uint32 // the (odd) seq of a holder a waiter gave up on; 0 when none
+	gaveUp atomic.Uint64 // waits that ended in giving up, for diagnostics
 	_      cpu.CacheLinePad
 }
 
@@ -181,6 +182,7 @@ func (g *Gate) enterSlow() bool {
 			// gate sat free and reserved for a hungry waiter all along;
 			// such a bypass ends at the next Enter.
 			g.stuck.Store(last)
+			g.gaveUp.Add(1) // a counter: no ordering needed
 			return false
 		}
 		if !hungry && round >= GateFairRounds {
@@ -206,6 +208,10 @@ func (g *Gate) Stuck() bool {
 	s := g.stuck.Load()
 	return s != 0 && s == g.seq.Load()
 }
+
+// GaveUp reports how many waits have ended with the waiter giving up on a
+// holder that made no progress for GateStuckRounds rounds.
+func (g *Gate) GaveUp() uint64 { return g.gaveUp.Load() }
 
 // Leave releases the gate taken by Enter. It reports whether other
 // transactions were waiting for it: for a holder, which rarely aborts, that

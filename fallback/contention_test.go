@@ -124,12 +124,14 @@ func TestGateStuckHolderIsBypassed(t *testing.T) {
 		t.Fatal("waiter never gave up")
 	}
 	require.True(t, g.Stuck())
+	require.Equal(t, uint64(1), g.GaveUp())
 	// Later entrants do not wait again for the same stuck holder.
 	for range 3 {
 		waited, h := g.Enter()
 		require.False(t, h)
 		require.False(t, waited, "a stuck holder is no sign of contention")
 	}
+	require.Equal(t, uint64(1), g.GaveUp(), "one wait in all for one stuck holder")
 	g.Leave()
 	require.False(t, g.Stuck(), "the holder left")
 	// Open again.
