@@ -132,6 +132,7 @@ type Stats struct {
 	RetryWaits         uint64 // times a transaction blocked in Retry
 	Trimmed            uint64 // versions cut from chains and recycled
 	Gated              uint64 // Atomically calls that ran behind the contention gate (fallback.Gate)
+	GateGaveUp         uint64 // gate waits that gave up on a holder blocked in its body (it then ran ungated)
 	Aborts             map[Cause]uint64
 }
 
@@ -171,6 +172,7 @@ func ReadStats() Stats {
 		RetryWaits:         c[statRetryWaits],
 		Trimmed:            c[statTrimmed],
 		Gated:              c[statGated],
+		GateGaveUp:         gate.GaveUp(),
 		Aborts:             map[Cause]uint64{},
 	}
 	for cause := CauseLocked; cause <= CauseIrrevocable; cause++ {
