@@ -174,6 +174,9 @@ func TestHWCommitSkipsWhileRetryWaits(t *testing.T) {
 	withHW(t, func() {
 		flag := NewVar(0)
 		a, b := NewVar(100), NewVar(0)
+		// Read before the waiter starts: it may count its wait before
+		// this goroutine runs again.
+		waits := ReadStats().RetryWaits
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -186,7 +189,6 @@ func TestHWCommitSkipsWhileRetryWaits(t *testing.T) {
 		}()
 		// The waiter withdraws its announcement just after it counts its
 		// wait; commit until one skips.
-		waits := ReadStats().RetryWaits
 		deadline := time.Now().Add(10 * time.Second)
 		skipped := false
 		for !skipped && time.Now().Before(deadline) {
