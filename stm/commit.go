@@ -319,12 +319,27 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 		n = p
 		depth++
 	}
+	if n.ts < hz && n.flags&flagSingle != 0 {
+		// A single-Var commit reads its stamp before it stores the head,
+		// and readers do not wait for it. A reader that pinned in between,
+		// with a pin above n's stamp, may have loaded the previous head
+		// and still hold it (a repeated Load returns it). Keep that one
+		// too. Only one can be held this way: the next commit on h locks
+		// after such a reader's head load, so it stamps at or above the
+		// reader's pin, which is >= hz.
+		if p := n.prev.Load(); p != nil {
+			n = p
+			depth++
+		}
+	}
 	remaining := uint32(0)
 	if n.ts < hz {
 		if cut := n.prev.Load(); cut != nil {
-			// Readers stop at n or above (n.ts < hz <= rv), so none loads
-			// n.prev; the atomic store is for the race detector's benefit
-			// and costs little at one per trimDepth commits.
+			// Readers stop at n or above (n.ts < hz <= rv, and n is not a
+			// single-Var version installed after their head load, see
+			// above), so none loads n.prev; the atomic store is for the
+			// race detector's benefit and costs little at one per
+			// trimDepth commits.
 			rest, _ := tx.recycle(h, cut, room)
 			if rest != nil {
 				// Keep up to trimReserve more nodes linked below n for the

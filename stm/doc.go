@@ -82,7 +82,12 @@
 // writing any shared cache line. Two rules keep it opaque: a reader repeats
 // its earlier read of a Var whose visible version is single (repeatable
 // reads), and trimming keeps every version stamped at or above the horizon
-// (strictly-below rule, package gc). When single commits (or hardware
+// (strictly-below rule, package gc). A third keeps reclamation safe: a
+// single commit reads its stamp before it installs, so a reader that pinned
+// in between, above that stamp, may hold the version just below it; when the
+// newest version below the horizon is single, trimming keeps the one below
+// it too (trimN; at most one version can be held this way, because the next
+// commit on the Var stamps at or above that reader's pin). When single commits (or hardware
 // commits that did not tick, below) have made a chain long, the writer
 // ticks the clock (at most once per trimDepth/2 of its commits) so that old
 // versions sharing a stamp fall below the next horizon.

@@ -8,6 +8,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hytm/hytm/gc"
 )
 
 // Tests of version reclamation (package gc as stm uses it). They read global
@@ -540,4 +544,63 @@ func TestGCZeroAllocs(t *testing.T) {
 	if sum != 120 {
 		t.Fatalf("sum %d", sum)
 	}
+}
+
+// TestTrimKeepsVersionHeldPastLateSingleVarCommit: a single-Var commit reads
+// its stamp s, then a reader pins at p > s and loads the head x, then the
+// commit installs its version n (stamp s) above x; readers never wait for a
+// single-Var commit. Once the horizon reaches p, n is the newest version
+// below it, but the reader still holds x (a repeated Load returns it), so a
+// trim must not recycle x.
+func TestTrimKeepsVersionHeldPastLateSingleVarCommit(t *testing.T) {
+	drainTrimQueue(t)
+	v := NewVar(1)
+	stamp := clock.v.Load() // the late commit's stamp
+	clock.v.Add(1)          // another commit's tick: the reader pins above stamp
+
+	type held struct {
+		node *vnode
+		pin  uint64
+	}
+	loaded, check := make(chan held), make(chan struct{})
+	got := make(chan [2]int)
+	go func() {
+		_ = Atomically(func(tx *Tx) error {
+			first := v.Load(tx)
+			loaded <- held{tx.reads[0].node, tx.w.slot.Snapshot()}
+			<-check
+			got <- [2]int{first, v.Load(tx)} // the repeated Load returns x
+			return nil
+		})
+	}()
+	x := <-loaded
+	require.Greater(t, x.pin, stamp)
+
+	// The late commit, step by step as commit does it, with the stamp read
+	// before the reader pinned.
+	w := enterTx(getg())
+	tx := &w.tx
+	n := &version[int]{val: 2}
+	m := v.h.meta.Load()
+	require.True(t, v.h.meta.CompareAndSwap(m, m|metaLocked))
+	tx.writes = append(tx.writes[:0], writeEntry{h: &v.h, node: &n.vnode, old: m})
+	tx.installWrites(stamp, true, false)
+	tx.writes = tx.writes[:0]
+	require.Same(t, &n.vnode, v.h.head.Load())
+	require.Same(t, x.node, n.prev.Load())
+
+	// The horizon reaches the reader's pin; trim as a commit would, under
+	// the Var's lock.
+	clock.v.Add(1)
+	require.Equal(t, x.pin, gc.Horizon(clock.v.Load()))
+	m = v.h.meta.Load()
+	require.True(t, v.h.meta.CompareAndSwap(m, m|metaLocked))
+	tx.trim(&v.h, v.h.head.Load())
+	v.h.meta.Store(m)
+	leaveTx(w)
+
+	require.Same(t, x.node, n.prev.Load(), "the version the reader holds was cut")
+	close(check)
+	require.Equal(t, [2]int{1, 1}, <-got)
+	require.Equal(t, 2, v.Peek())
 }
