@@ -90,6 +90,20 @@ func trimQueued(w *worker, n int) {
 // first Var that is not below the horizon yet (the Vars behind it were
 // queued later and are most likely held too).
 func trimQueuedWait(w *worker, n int, wait bool) {
+	if trimQ.n.Load() == 0 {
+		return
+	}
+	// Pin a snapshot while we look at queued Vars' heads without their
+	// locks: a head loaded after the pin cannot be recycled (and reused by
+	// another worker's Store) before we Unpin, however many commits the
+	// Var takes meanwhile. The worker is idle here: maintain runs after its
+	// attempt ended, TrimAll on a pooled worker.
+	w.slot.Pin(&clock.v)
+	trimQueuedPinned(w, n, wait)
+	w.slot.Unpin()
+}
+
+func trimQueuedPinned(w *worker, n int, wait bool) {
 	for ; n > 0 && trimQ.n.Load() > 0; n-- {
 		h := popTrim(wait)
 		if h == nil {
