@@ -94,7 +94,9 @@ func TestGateReleasedWhileRetryWaits(t *testing.T) {
 func TestGateStuckHolderBypassed(t *testing.T) {
 	v := NewVar(0)
 	release := make(chan struct{})
-	inside := make(chan struct{})
+	// Buffered: the first attempt announces itself without waiting for
+	// the receiver; a re-run finds the buffer full and skips.
+	inside := make(chan struct{}, 1)
 	done := make(chan error)
 	go func() {
 		gateThisGoroutine(t)
