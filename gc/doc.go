@@ -32,9 +32,9 @@
 // nodes are unreachable from the Var and from every live snapshot at once, which
 // is exactly the epoch rule "freed only after every pinned reader has moved
 // past it": the horizon is the epoch. They go straight to the trimming worker's
-// [Nursery]. (Strictly below, not <=, because stm lets a snapshot see a
-// single-Var commit stamped with its own timestamp that was installed after the
-// snapshot began; see package stm.)
+// [Nursery]. (Strictly below, not <=, because hardware commits that skip the
+// clock tick stamp their versions with the current clock value, which later
+// snapshots share; see package stm.)
 //
 // Trimming is O(1) work per commit, amortized. stm walks a chain lazily: a
 // commit that makes it trimDepth+1 deep walks it (and again every trimDepth
@@ -48,8 +48,8 @@
 // within a bounded number of commits, not a time: about
 // horizonEvery*(Q/2+2) commits of one worker for Q queued Vars (the stm tests
 // check twice that, see below). stm.TrimAll does it at once; it ticks the
-// clock first, because versions that single-Var commits stamped with the
-// current clock value are not strictly below any horizon until it moves.
+// clock first, because versions that unticked hardware commits stamped with
+// the current clock value are not strictly below any horizon until it moves.
 //
 // # Nursery
 //

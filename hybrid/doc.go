@@ -47,9 +47,8 @@
 //     software snapshots read stay as they are. Hardware bodies never call the
 //     allocator: an empty supply aborts with 0xfe.
 //  3. Consistent stamps. A hardware commit stamps its versions and bumps the
-//     meta sequence of every Var it writes inside the hardware transaction. A
-//     single-Var commit stamps with the current clock, as a software
-//     single-Var commit does. Any other reads a striped counter in which
+//     meta sequence of every Var it writes inside the hardware transaction. It
+//     reads a striped counter in which
 //     every software transaction announces itself from its start to its end,
 //     with an atomic add at each (the RH-NOrec idea). If a stripe is
 //     non-zero, the commit writes clock+1 to the clock in the same hardware
@@ -64,9 +63,9 @@
 //     readers, and with no software transaction live a hardware commit
 //     writes no shared line but its Vars'. Software validation sees the
 //     bumped sequence numbers, so a software writer that read a Var a
-//     hardware commit wrote aborts. Read-only and single-Var hardware
-//     commits never write the clock; [Stats] counts the multi-Var ones that
-//     ticked it and those that skipped the tick.
+//     hardware commit wrote aborts. Read-only hardware commits never write
+//     the clock; [Stats] counts the writing ones that ticked it and those
+//     that skipped the tick.
 //  4. Stack before XBEGIN. The goroutine's stack is grown before XBEGIN, so
 //     that a stack-growth check inside a body cannot abort every attempt of a
 //     site with a bogus capacity abort.

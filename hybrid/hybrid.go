@@ -50,7 +50,7 @@ var atomicallyImpl = stm.Atomically
 
 // setHW sets the execution mode. Call it only while no transaction runs.
 // With hardware on, stm's software transactions announce themselves, so
-// that multi-Var hardware commits tick the clock only when one is live.
+// that hardware commits tick the clock only when one is live.
 func setHW(on bool, mode stm.HWMode) {
 	hwOn, hwMode = on, mode
 	stm.SetHardwareActive(on)

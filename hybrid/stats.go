@@ -22,14 +22,13 @@ type Stats struct {
 	LockBusyWaits    uint64         // of HardwareAborts.Explicit, waits for a software lock or the irrevocable token
 	SiteSkips        uint64         // transactions sent straight to software by their call site's capacity history
 
-	// Of HardwareCommits, the multi-Var ones (more than one Var written, or
-	// one written and another read) by what they did to the global clock.
+	// Of HardwareCommits, the writing ones by what they did to the global
+	// clock.
 	// HardwareClockTicks ticked it, because a software transaction was live
 	// at the commit; HardwareClockSkips stamped their versions with its
 	// current value instead, because none was (the RH-NOrec avoidance: the
 	// clock's cache line is then not written, so hardware commits do not
-	// conflict on it). Read-only and single-Var commits never tick and are
-	// in neither.
+	// conflict on it). Read-only commits stamp nothing and are in neither.
 	HardwareClockTicks uint64
 	HardwareClockSkips uint64
 

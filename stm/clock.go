@@ -7,9 +7,9 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// clock is the global version clock. Multi-Var commits tick it; single-Var
-// commits only read it (doc.go, "Clock"), and so do multi-Var hardware
-// commits while no software transaction is live (swlive.go). It sits on a
+// clock is the global version clock. Every writing software commit ticks it
+// (doc.go, "Clock"); hardware commits only read it while no software
+// transaction is live (swlive.go). It sits on a
 // line of its own so that ticking it does not disturb anything else.
 var clock struct {
 	_ cpu.CacheLinePad

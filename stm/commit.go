@@ -19,7 +19,8 @@ const trimDepth = 64
 // horizonEvery bounds how often a worker rescans the horizon.
 const horizonEvery = 64
 
-// singleVar reports whether the transaction writes one Var and reads no other.
+// singleVar reports whether the transaction writes one Var and reads no other
+// (the shape counted as a single-Var commit; it is stamped like any other).
 func (tx *Tx) singleVar() bool {
 	if len(tx.writes) != 1 {
 		return false
@@ -37,9 +38,9 @@ func (tx *Tx) singleVar() bool {
 // must be rolled back and run again.
 //
 // The protocol (doc.go, "Commit"): lock the write set; check the irrevocable
-// flag; take the timestamp (tick for multi-Var commits, read for single-Var
-// ones); validate the read set; install each version at the head of its chain,
-// trim, and unlock.
+// flag; tick the clock for the timestamp; validate the read set (unless the
+// tick shows that no commit was stamped since the snapshot); install each
+// version at the head of its chain, trim, and unlock.
 func (tx *Tx) commit() bool {
 	w := tx.w
 	if len(tx.writes) == 0 {
@@ -60,7 +61,8 @@ func (tx *Tx) commit() bool {
 	}
 	// The common read-modify-write of one Var (or a blind write): one CAS
 	// from the meta word the read saw both validates the read and takes the
-	// lock.
+	// lock. The lock carries the multi bit like any other: the tick below
+	// may put our stamp inside a snapshot that reads h before we install.
 	e := &tx.writes[0]
 	h := e.h
 	var m uint64
@@ -72,7 +74,7 @@ func (tx *Tx) commit() bool {
 	// acq-rel CAS: takes the commit lock, and succeeds only if no commit
 	// wrote h since the read (the meta word, sequence included, is the one
 	// the read recorded), which is validation.
-	if m&metaLocked != 0 || !h.meta.CompareAndSwap(m, m|metaLocked) {
+	if m&metaLocked != 0 || !h.meta.CompareAndSwap(m, m|metaLock) {
 		cause := CauseValidate
 		if h.meta.Load()&metaLocked != 0 {
 			cause = CauseLocked
@@ -91,10 +93,13 @@ func (tx *Tx) commit() bool {
 	if reportOn.Load() {
 		tx.reportCommit()
 	}
-	wv := clock.v.Load() // stamp(true): no tick
-	long := tx.installWrites(wv, true, true)
+	// seq-cst tick after the lock CAS (doc.go, "Clock"): a snapshot that
+	// includes wv loaded the clock after this, and finds h locked or
+	// installed.
+	wv := clock.v.Add(1)
+	long := tx.installWrites(wv, true)
 	w.stats.add(statCommitsSingle)
-	w.afterCommit(long, true, wv)
+	w.afterCommit(long, false, wv)
 	return true
 }
 
@@ -102,8 +107,7 @@ func (tx *Tx) commit() bool {
 // several Vars, or reads another Var than the one it writes.
 func (tx *Tx) commitMulti() bool {
 	w := tx.w
-	single := tx.singleVar()
-	if h := tx.lockWrites(single); h != nil {
+	if h := tx.lockWrites(); h != nil {
 		tx.recordAbort(CauseLocked, h)
 		return false
 	}
@@ -116,28 +120,34 @@ func (tx *Tx) commitMulti() bool {
 		irrevWait()
 		return false
 	}
-	wv := stamp(single)
-	if h := tx.validateReads(); h != nil {
-		tx.unlock(len(tx.writes))
-		tx.recordAbort(CauseValidate, h)
-		return false
+	wv := stamp()
+	// TL2: a stamp just above the snapshot means that no commit was stamped
+	// in between, so every Var read still has the version read (doc.go,
+	// "Clock"). Otherwise validate.
+	if wv != tx.rv+1 {
+		if h := tx.validateReads(); h != nil {
+			tx.unlock(len(tx.writes))
+			tx.recordAbort(CauseValidate, h)
+			return false
+		}
 	}
 	if reportOn.Load() {
 		tx.reportCommit() // report.go: publish this commit's Store sites
 	}
-	long := tx.installWrites(wv, single, true)
-	if single {
+	long := tx.installWrites(wv, true)
+	if tx.singleVar() {
 		w.stats.add(statCommitsSingle)
 	} else {
 		w.stats.add(statCommitsMulti)
 	}
-	w.afterCommit(long, single, wv)
+	w.afterCommit(long, false, wv)
 	return true
 }
 
 // afterCommit does a worker's commit bookkeeping, for software and hardware
 // commits alike: it counts the commit and decides when maintain runs.
-// unticked says that the commit stamped wv without ticking the clock.
+// unticked says that the commit stamped wv without ticking the clock (a
+// hardware commit that no software transaction could observe, swlive.go).
 func (w *worker) afterCommit(long, unticked bool, wv uint64) {
 	w.commits++
 	if long {
@@ -164,18 +174,14 @@ func (w *worker) afterCommit(long, unticked bool, wv uint64) {
 
 // lockWrites takes the commit lock of every Var in the write set without
 // waiting. On failure it releases the locks it took and returns the Var whose
-// lock was busy. A single-Var commit takes the lock without the multi bit, so
-// readers do not wait for it.
-func (tx *Tx) lockWrites(single bool) *varHeader {
-	bits := uint64(metaLock)
-	if single {
-		bits = metaLocked
-	}
+// lock was busy. The lock carries the multi bit: readers whose snapshot may
+// include the stamp wait for the install.
+func (tx *Tx) lockWrites() *varHeader {
 	for i := range tx.writes {
 		e := &tx.writes[i]
 		m := e.h.meta.Load()
 		// acq-rel CAS: takes the Var's commit lock.
-		if m&metaLocked != 0 || !e.h.meta.CompareAndSwap(m, m|bits) {
+		if m&metaLocked != 0 || !e.h.meta.CompareAndSwap(m, m|metaLock) {
 			tx.unlock(i)
 			return e.h
 		}
@@ -184,13 +190,9 @@ func (tx *Tx) lockWrites(single bool) *varHeader {
 	return nil
 }
 
-// stamp returns the commit timestamp; the caller holds its write locks.
-func stamp(single bool) uint64 {
-	if single {
-		// No tick: a single-Var commit depends on no other Var, so any
-		// snapshot may or may not include it (doc.go, "Clock").
-		return clock.v.Load()
-	}
+// stamp ticks the clock and returns the commit timestamp; the caller holds
+// its write locks (with the multi bit).
+func stamp() uint64 {
 	// seq-cst tick after the locks: a snapshot that includes the stamp
 	// loaded the clock after this, and so sees our locks or our versions.
 	return clock.v.Add(1)
@@ -218,16 +220,12 @@ func (tx *Tx) validateReads() *varHeader {
 // waiters. announce reports each write to the software-write hook (the
 // emulator); an emulated commit, whose writes the emulator already knows,
 // passes false. It reports whether a walk left a chain long.
-func (tx *Tx) installWrites(wv uint64, single, announce bool) (long bool) {
-	var flags uint32
-	if single {
-		flags = flagSingle
-	}
+func (tx *Tx) installWrites(wv uint64, announce bool) (long bool) {
 	for i := range tx.writes {
 		e := &tx.writes[i]
 		n := e.node
 		old := e.h.head.Load()
-		n.ts, n.flags, n.depth = wv, flags, old.depth+1
+		n.ts, n.depth = wv, old.depth+1
 		if old.ts < wv {
 			e.h.mark, e.h.markAbove = old, 1
 		} else if e.h.mark != nil {
@@ -319,25 +317,12 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 		n = p
 		depth++
 	}
-	if n.ts < hz && n.flags&flagSingle != 0 {
-		// A single-Var commit reads its stamp before it stores the head,
-		// and readers do not wait for it. A reader that pinned in between,
-		// with a pin above n's stamp, may have loaded the previous head
-		// and still hold it (a repeated Load returns it). Keep that one
-		// too. Only one can be held this way: the next commit on h locks
-		// after such a reader's head load, so it stamps at or above the
-		// reader's pin, which is >= hz.
-		if p := n.prev.Load(); p != nil {
-			n = p
-			depth++
-		}
-	}
 	remaining := uint32(0)
 	if n.ts < hz {
 		if cut := n.prev.Load(); cut != nil {
-			// Readers stop at n or above (n.ts < hz <= rv, and n is not a
-			// single-Var version installed after their head load, see
-			// above), so none loads n.prev; the atomic store is for the
+			// Readers stop at n or above (n.ts < hz <= rv, and every
+			// version stamped <= rv was installed before a reader could
+			// pass it: writers lock before they tick), so none loads n.prev; the atomic store is for the
 			// race detector's benefit and costs little at one per
 			// trimDepth commits.
 			rest, _ := tx.recycle(h, cut, room)
@@ -369,8 +354,8 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 	}
 	head.depth = depth + remaining
 	if depth > 2 && !h.queued.Load() {
-		// A snapshot holds versions (or single-Var commits share the
-		// horizon's stamp): make sure the chain is trimmed once they fall
+		// A snapshot holds versions (or unticked hardware commits share
+		// the horizon's stamp): make sure the chain is trimmed once they fall
 		// below the horizon, even if h is not written again.
 		enqueueTrim(h)
 	}
@@ -447,16 +432,17 @@ func (w *worker) nurseryRoom(h *varHeader) int {
 	return gc.MaxFree - w.nursery.Len(h.tkey)
 }
 
-// maintain ticks the clock if single-Var commits have been stamping its
-// current value, rescans the horizon and trims a few queued Vars. run calls
+// maintain ticks the clock if hardware commits have been stamping its
+// current value without a tick (swlive.go), rescans the horizon and trims a
+// few queued Vars. run calls
 // it after the attempt ended, so that the worker's own (finished) snapshot
 // no longer holds the horizon back.
 func (w *worker) maintain() {
 	w.maint = false
 	c := clock.v.Load()
 	if w.maintTick && w.maintStamp >= c {
-		// Single-Var commits have been stamping c: tick so that they fall
-		// below the next horizon and can be trimmed.
+		// Unticked hardware commits have been stamping c: tick so that
+		// they fall below the next horizon and can be trimmed.
 		clock.v.CompareAndSwap(c, c+1)
 	}
 	gc.Horizon(clock.v.Load())

@@ -68,32 +68,56 @@
 //
 // # Design notes
 //
-// Clock. Multi-Var commits lock their write set, then tick the clock
-// (wv = clock+1), validate the read set and install. Readers take
-// rv = clock at begin and see versions with ts <= rv. Because a writer
-// locks before it ticks, any version stamped <= rv is installed or locked
-// (multi) by the time a reader looks, and readers wait for such locks.
+// Clock. Every writing commit locks its write set (the meta word's locked
+// and multi bits), then ticks the clock (wv = clock+1, one atomic add),
+// validates its read set and installs. Readers take rv = clock at begin and
+// see versions with ts <= rv. Because a writer locks before it ticks, any
+// version stamped <= rv is installed or locked by the time a reader looks,
+// and readers wait for such locks (a window of a few dozen instructions).
+// So a snapshot is exactly the state after the commits stamped <= rv: a
+// prefix of the commit order, which is the order of the stamps.
 //
-// Single-Var commits (write one Var, read no other) do not tick: they stamp
-// with the current clock value and mark the version single. Such a commit
-// depends on no other Var and no other commit depends on it before the next
-// tick, so any snapshot may include it or not, Var by Var: a snapshot that
-// meets it may use it. This keeps disjoint single-Var transactions from
-// writing any shared cache line. Two rules keep it opaque: a reader repeats
-// its earlier read of a Var whose visible version is single (repeatable
-// reads), and trimming keeps every version stamped at or above the horizon
-// (strictly-below rule, package gc). A third keeps reclamation safe: a
-// single commit reads its stamp before it installs, so a reader that pinned
-// in between, above that stamp, may hold the version just below it; when the
-// newest version below the horizon is single, trimming keeps the one below
-// it too (trimN; at most one version can be held this way, because the next
-// commit on the Var stamps at or above that reader's pin). When single commits (or hardware
-// commits that did not tick, below) have made a chain long, the writer
-// ticks the clock (at most once per trimDepth/2 of its commits) so that old
-// versions sharing a stamp fall below the next horizon.
+// Real time follows: a commit ticks before its Atomically returns, so every
+// transaction that begins afterwards, on any goroutine that is ordered
+// after the return (by the Go memory model: a channel, a mutex, a later
+// statement), loads rv >= wv and sees the commit.
+//
+// Why every commit ticks, including one that writes a single Var. An
+// earlier version let a single-Var commit (one Var written, no other read)
+// stamp the current clock value without ticking, on the argument that it
+// depends on nothing else, so a snapshot could take it or not, Var by Var.
+// That is wrong twice over. (1) A goroutine commits x = i, then y = i, each
+// a blind single-Var write. A reader with rv = clock loads x (the old i-1),
+// both commits land stamped rv, and it loads y: it sees y = i beside x =
+// i-1, a state that never existed, although x's commit finished before y's
+// began. (2) Long fork: writers commit a = 1 and b = 1, unticked; one
+// reader loads a then b and sees (0, 1), another loads b then a and sees
+// (1, 0): no serial order explains both, so it was not even serializable.
+// Ticking puts every commit at one point of the clock's order, and the
+// tests TestReaderWaitsForTickedCommit and internal/tmtest's
+// RealTimeSingleVar, LongFork and HistoryChecker pin it.
+//
+// The cost is one atomic add on the clock's line per writing commit: writers
+// of disjoint Vars on different cores now share that line. A commit whose
+// tick lands at rv+1 skips read-set validation (TL2): no commit was stamped
+// between its snapshot and its stamp, so every version it read is still
+// the newest (a commit that wrote one of them after the read would have
+// locked it first and so ticked before us, or would tick after us and be
+// ordered after us). TestValidationSkipNeedsUntouchedClock runs the
+// interleaving that makes the skip wrong.
+//
+// Reclamation relies on the same order: trimming keeps every version
+// stamped at or above the horizon (the oldest pinned rv) and the newest one
+// below it (strictly-below rule, package gc); a reader never walks below
+// the newest version stamped <= its rv, because every such version was
+// installed before the reader could pass it. Hardware commits that skip the
+// tick (below) stamp the current value, so chains of them share one stamp;
+// the writer then ticks the clock now and then (at most once per
+// trimDepth/2 of its commits) so that old versions sharing a stamp fall
+// below the next horizon.
 //
 // Hardware commits (package hybrid, hwaccess.go) follow the same rules,
-// with one refinement, RH-NOrec's: a multi-Var hardware commit that finds no
+// with one refinement, RH-NOrec's: a hardware commit that finds no
 // software transaction live stamps its versions with the current clock value
 // and does not tick. Software transactions announce themselves in a striped
 // counter (swlive.go) before their first read, and withdraw at their end;
@@ -102,9 +126,9 @@
 // write locks, so that a transaction announced later reads behind those locks
 // (Dekker). Either way no snapshot sees part of the commit: one announced
 // before the counter was read makes the commit tick, and one announced later
-// reads after the commit took effect, or behind its locks. Such versions
-// carry no flag (they are seen all or none), and the maintenance tick above
-// covers them too. The counter costs one predictable branch at begin and
+// reads after the commit took effect, or behind its locks. Real time holds
+// too: a software transaction that begins after the commit loads a clock
+// value >= its stamp. The counter costs one predictable branch at begin and
 // end while hardware is off ([SetHardwareActive]).
 //
 // Trimming is lazy: a commit walks its Var's chain only when the chain has
@@ -122,8 +146,9 @@
 // Commit (writers):
 //  1. lock each written Var by CAS on its meta word (fail: abort);
 //  2. check the irrevocable flag (set: unlock, wait, abort);
-//  3. stamp: tick (multi) or read (single) the clock;
-//  4. validate: every Var read still has the meta seen when read;
+//  3. stamp: tick the clock;
+//  4. validate: every Var read still has the meta seen when read (skipped
+//     when the stamp is rv+1);
 //  5. install: link the new version at the head, trim, unlock with seq+1,
 //     wake Retry waiters.
 //
@@ -131,8 +156,7 @@
 // fuses steps 1 and 4: one CAS from the meta word its read recorded both
 // validates the read and takes the lock.
 //
-// The linearization point of a multi-Var commit is its tick; of a single-Var
-// commit, its head store.
+// The linearization point of a commit is its tick.
 //
 // Contention. A worker whose recent attempts mostly aborted runs its
 // Atomically calls behind a process-wide gate (contention.go, package

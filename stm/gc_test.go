@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/hytm/hytm/gc"
 )
 
 // Tests of version reclamation (package gc as stm uses it). They read global
@@ -546,61 +544,65 @@ func TestGCZeroAllocs(t *testing.T) {
 	}
 }
 
-// TestTrimKeepsVersionHeldPastLateSingleVarCommit: a single-Var commit reads
-// its stamp s, then a reader pins at p > s and loads the head x, then the
-// commit installs its version n (stamp s) above x; readers never wait for a
-// single-Var commit. Once the horizon reaches p, n is the newest version
-// below it, but the reader still holds x (a repeated Load returns it), so a
-// trim must not recycle x.
-func TestTrimKeepsVersionHeldPastLateSingleVarCommit(t *testing.T) {
-	drainTrimQueue(t)
+// TestReaderWaitsForTickedCommit is the interleaving the clock's argument is
+// about (doc.go, "Clock"): a commit locks its Var, then ticks the clock; a
+// reader pins after the tick (its snapshot includes the stamp) and loads the
+// Var before the commit installs. The reader must wait for the install and
+// see the new version. Without the multi bit on the lock (as single-Var
+// commits once took it) the reader returns the old value: a later
+// transaction would miss a commit stamped inside its snapshot, and a reader
+// that loaded another Var first could see a torn state.
+func TestReaderWaitsForTickedCommit(t *testing.T) {
 	v := NewVar(1)
-	stamp := clock.v.Load() // the late commit's stamp
-	clock.v.Add(1)          // another commit's tick: the reader pins above stamp
-
-	type held struct {
-		node *vnode
-		pin  uint64
-	}
-	loaded, check := make(chan held), make(chan struct{})
-	got := make(chan [2]int)
-	go func() {
-		_ = Atomically(func(tx *Tx) error {
-			first := v.Load(tx)
-			loaded <- held{tx.reads[0].node, tx.w.slot.Snapshot()}
-			<-check
-			got <- [2]int{first, v.Load(tx)} // the repeated Load returns x
-			return nil
-		})
-	}()
-	x := <-loaded
-	require.Greater(t, x.pin, stamp)
-
-	// The late commit, step by step as commit does it, with the stamp read
-	// before the reader pinned.
 	w := enterTx(getg())
 	tx := &w.tx
 	n := &version[int]{val: 2}
-	m := v.h.meta.Load()
-	require.True(t, v.h.meta.CompareAndSwap(m, m|metaLocked))
-	tx.writes = append(tx.writes[:0], writeEntry{h: &v.h, node: &n.vnode, old: m})
-	tx.installWrites(stamp, true, false)
+	tx.writes = append(tx.writes[:0], writeEntry{h: &v.h, node: &n.vnode})
+	require.Nil(t, tx.lockWrites()) // commit's first step
+	wv := stamp()
+
+	got := make(chan [2]uint64, 1)
+	go func() {
+		_ = Atomically(func(tx *Tx) error {
+			x := v.Load(tx)
+			got <- [2]uint64{tx.rv, uint64(x)}
+			return nil
+		})
+	}()
+	select {
+	case r := <-got:
+		t.Fatalf("reader returned %d (snapshot %d, commit stamp %d) while the commit was installing", r[1], r[0], wv)
+	case <-time.After(50 * time.Millisecond):
+	}
+	tx.installWrites(wv, false)
 	tx.writes = tx.writes[:0]
-	require.Same(t, &n.vnode, v.h.head.Load())
-	require.Same(t, x.node, n.prev.Load())
-
-	// The horizon reaches the reader's pin; trim as a commit would, under
-	// the Var's lock.
-	clock.v.Add(1)
-	require.Equal(t, x.pin, gc.Horizon(clock.v.Load()))
-	m = v.h.meta.Load()
-	require.True(t, v.h.meta.CompareAndSwap(m, m|metaLocked))
-	tx.trim(&v.h, v.h.head.Load())
-	v.h.meta.Store(m)
 	leaveTx(w)
+	r := <-got
+	require.GreaterOrEqual(t, r[0], wv, "the reader pinned after the tick")
+	require.Equal(t, uint64(2), r[1], "a snapshot that includes the stamp sees the version")
+}
 
-	require.Same(t, x.node, n.prev.Load(), "the version the reader holds was cut")
-	close(check)
-	require.Equal(t, [2]int{1, 1}, <-got)
-	require.Equal(t, 2, v.Peek())
+// TestValidationSkipNeedsUntouchedClock is the interleaving of TL2's
+// validation skip (commitMulti): an attempt reads a, another transaction
+// commits a new a, then the attempt writes b from the old a and commits. Its
+// tick lands two above its snapshot, so it must validate, fail and run again:
+// b ends as the new a + 1. Skipping validation on any other condition than
+// "stamp == snapshot+1" commits b = old a + 1.
+func TestValidationSkipNeedsUntouchedClock(t *testing.T) {
+	a, b := NewVar(10), NewVar(0)
+	runs := 0
+	err := Atomically(func(tx *Tx) error {
+		runs++
+		x := a.Load(tx)
+		if runs == 1 {
+			done := make(chan error)
+			go func() { done <- Atomically(func(tx *Tx) error { a.Store(tx, 20); return nil }) }()
+			require.NoError(t, <-done)
+		}
+		b.Store(tx, x+1)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2, runs, "the first attempt read a stale a and must not commit")
+	require.Equal(t, 21, b.Peek())
 }

@@ -40,14 +40,8 @@ func hwRealAbortSoftware() {
 // meta first subscribes to the Var's commit lock: a software commit that
 // locks it later aborts the transaction.
 func (tx *Tx) hwRealHead(h *varHeader) *vnode {
-	c := tx.hw
 	if h.meta.Load()&metaLocked != 0 {
 		htm.AbortLockBusy()
-	}
-	if c.read0 == nil {
-		c.read0 = h
-	} else if c.read0 != h {
-		c.readOther = true
 	}
 	return h.head.Load()
 }
@@ -104,12 +98,8 @@ func (tx *Tx) runReal(fn func(tx *Tx) error, c *HWContext) (st htm.Status, err e
 // one atomic step, so no lock is taken.
 func (tx *Tx) hwCommitReal() {
 	c := tx.hw
-	single := len(tx.writes) == 1 && !c.readOther && (c.read0 == nil || c.read0 == tx.writes[0].h)
 	var wv uint64
-	var flags uint32
 	switch {
-	case single:
-		wv, flags = clock.v.Load(), flagSingle
 	case swLiveAny():
 		// A software snapshot may be live: tick. The clock line joins the
 		// write set, so a software Pin or tick before XEND aborts us.
@@ -121,8 +111,7 @@ func (tx *Tx) hwCommitReal() {
 		// attempt that announces itself before XEND aborts us, so every
 		// snapshot that can meet our versions loads the clock after XEND
 		// (swlive.go). Stamp with the current value, which cannot move
-		// before XEND either (the clock is in the read set); no flag: the
-		// versions are seen all or none.
+		// before XEND either (the clock is in the read set).
 		wv = clock.v.Load()
 		c.clock = hwClockSkipped
 	}
@@ -134,7 +123,7 @@ func (tx *Tx) hwCommitReal() {
 			htm.AbortLockBusy()
 		}
 		n := e.node
-		n.ts, n.flags = wv, flags
+		n.ts = wv
 		n.prev.Store(e.h.head.Load())
 		e.h.head.Store(n)
 		e.h.meta.Store((m>>metaShift + 1) << metaShift)

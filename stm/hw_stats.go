@@ -69,12 +69,11 @@ type HWStats struct {
 	Other    uint64 // everything else: spurious aborts, interrupts, faults
 	LockBusy uint64 // of Explicit, those with CodeLockBusy (waited for)
 
-	// Of Commits, the multi-Var commits (more than one Var written, or one
-	// written and another read) by what they did to the global clock:
+	// Of Commits, the writing commits by what they did to the global clock:
 	// ClockTicks ticked it, because a software transaction was live (or
 	// [SetHardwareActive] was off); ClockSkips stamped their versions with
 	// its current value, because none was (the RH-NOrec avoidance).
-	// Read-only and single-Var commits never tick and are in neither.
+	// Read-only commits stamp nothing and are in neither.
 	ClockTicks uint64
 	ClockSkips uint64
 }

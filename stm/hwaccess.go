@@ -23,24 +23,22 @@ import (
 //     version node, taken from the worker's nursery. Real RTM attempts never
 //     allocate: an empty nursery or a full write log aborts with
 //     htm.CodeSoftware.
-//   - A hardware commit stamps its versions as a software commit would: a
-//     single-Var commit (one Var written, no other read) with the current
-//     clock and flagSingle; any other with a new clock value, so software
-//     snapshots stay consistent (a snapshot either predates the stamp and
-//     skips the versions, or includes the stamp and sees all of them) —
-//     unless no software transaction is live (RH-NOrec clock avoidance,
-//     swlive.go). Software transactions announce themselves in a striped
-//     counter while [SetHardwareActive] is on; a multi-Var hardware commit
-//     reads it (inside the transaction in real mode, so that a later
-//     announcement aborts it; after its locks in emulated mode, so that a
-//     later one reads behind them), and if every stripe is zero it stamps
-//     its versions with the current clock value, no flag, and leaves the
-//     clock alone: every software transaction that can meet them reads
-//     after the commit (real) or behind its locks (emulated), and sees all
-//     of them or, if its snapshot predates their one stamp, none. Such
-//     commits still let chains be trimmed: the worker's maintenance ticks
-//     the clock now and then, with a CAS outside any transaction, as it
-//     does for single-Var commits.
+//   - A hardware commit, single-Var or not, stamps its versions as a
+//     software commit would, with a new clock value, so software snapshots
+//     stay consistent (a snapshot either predates the stamp and skips the
+//     versions, or includes the stamp and sees all of them) — unless no
+//     software transaction is live (RH-NOrec clock avoidance, swlive.go).
+//     Software transactions announce themselves in a striped counter while
+//     [SetHardwareActive] is on; a hardware commit reads it (inside the
+//     transaction in real mode, so that a later announcement aborts it;
+//     after its locks in emulated mode, so that a later one reads behind
+//     them), and if every stripe is zero it stamps its versions with the
+//     current clock value and leaves the clock alone: every software
+//     transaction that can meet them reads after the commit (real) or
+//     behind its locks (emulated), and sees all of them or, if its snapshot
+//     predates their one stamp, none. Such commits still let chains be
+//     trimmed: the worker's maintenance ticks the clock now and then, with
+//     a CAS outside any transaction.
 //   - Meta seq is bumped for every Var written, so software validation sees
 //     hardware writes.
 //
@@ -76,11 +74,6 @@ type HWContext struct {
 	busy *varHeader // lock found held; waited for after the attempt
 	bIrr bool       // the irrevocable token was found held
 
-	// Real mode: is the transaction single-Var (reads at most the Var it
-	// writes)?
-	read0     *varHeader
-	readOther bool
-
 	readOnly bool // the attempt ended (committed) without a Store
 
 	// Set by the commit: its stamp, and whether a multi-Var commit ticked
@@ -93,9 +86,9 @@ type HWContext struct {
 type hwClock uint8
 
 const (
-	hwClockNone    hwClock = iota // read-only or single-Var: no tick by design
-	hwClockTicked                 // multi-Var, a software attempt was (or may have been) live
-	hwClockSkipped                // multi-Var, stamped with the current clock value
+	hwClockNone    hwClock = iota // read-only: nothing stamped
+	hwClockTicked                 // a software attempt was (or may have been) live
+	hwClockSkipped                // stamped with the current clock value, no tick
 )
 
 var hwctxPool = sync.Pool{New: func() any { return new(HWContext) }}
@@ -170,7 +163,7 @@ func hwStore[T any](tx *Tx, v *Var[T], x T) {
 			n = new(version[T])
 		}
 	}
-	n.ts, n.flags = 0, 0
+	n.ts, n.depth = 0, 0
 	n.prev.Store(nil)
 	n.val = x
 	tx.writes = append(tx.writes, writeEntry{h: h, node: &n.vnode})
@@ -382,8 +375,7 @@ func (tx *Tx) runEmulated(fn func(tx *Tx) error, c *HWContext) (htm.Status, erro
 // CodeNotHead. It does not announce its writes to the emulator: its own
 // Write registrations already doomed the emulated readers of those lines.
 func (tx *Tx) hwCommitEmu(c *HWContext) htm.Status {
-	single := tx.singleVar()
-	if h := tx.lockWrites(single); h != nil {
+	if h := tx.lockWrites(); h != nil {
 		c.busy = h
 		return htm.ExplicitStatus(htm.CodeLockBusy)
 	}
@@ -395,12 +387,10 @@ func (tx *Tx) hwCommitEmu(c *HWContext) htm.Status {
 	}
 	var wv uint64
 	switch {
-	case single:
-		wv = stamp(true)
 	case swLiveAny():
 		// A software snapshot may be live: tick (seq-cst, after the locks),
-		// as a software multi-Var commit does.
-		wv, c.clock = stamp(false), hwClockTicked
+		// as a software commit does.
+		wv, c.clock = stamp(), hwClockTicked
 	default:
 		// No software attempt was live when the stripes were loaded, after
 		// our locks: every one that starts later waits for our locks or
@@ -412,9 +402,7 @@ func (tx *Tx) hwCommitEmu(c *HWContext) htm.Status {
 		tx.unlock(len(tx.writes))
 		return htm.ExplicitStatus(htm.CodeNotHead)
 	}
-	// Flags: flagSingle for single-Var commits only; a skipping commit's
-	// versions carry none (swlive.go, "The flags").
-	long := tx.installWrites(wv, single, false)
+	long := tx.installWrites(wv, false)
 	tx.hwMaintain(long)
 	return htm.Started
 }
@@ -422,8 +410,8 @@ func (tx *Tx) hwCommitEmu(c *HWContext) htm.Status {
 // hwMaintain does commit's maintenance bookkeeping for a hardware commit
 // whose walks left a chain long (long): now and then it asks RunHardware to
 // run maintain after the attempt, which rescans the horizon, trims queued
-// Vars and, if the commit did not tick the clock (single-Var, or a skipping
-// multi-Var commit) and chains stay long, ticks it with a CAS so that
+// Vars and, if the commit did not tick the clock (it skipped the tick,
+// swlive.go) and chains stay long, ticks it with a CAS so that
 // versions sharing the clock value fall below the next horizon. The rate
 // limits are commit's (commit.go).
 func (tx *Tx) hwMaintain(long bool) {

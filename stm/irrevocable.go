@@ -97,7 +97,7 @@ func (tx *Tx) commitIrrevocable() {
 			spinWait(round)
 		}
 	}
-	tx.installWrites(stamp(false), false, true)
+	tx.installWrites(stamp(), true)
 	tx.w.stats.add(statCommitsIrrevocable)
 }
 

@@ -19,13 +19,6 @@ func (tx *Tx) readNode(h *varHeader) *vnode {
 			n = n.prev.Load()
 			isHead = false
 		}
-		if n.flags&flagSingle != 0 {
-			// A single-Var commit stamped inside the snapshot may have been
-			// installed after an earlier read of h: repeat that read.
-			if r := tx.findRead(h); r != nil {
-				return r.node
-			}
-		}
 		rm := m &^ metaLocked
 		if !isHead {
 			rm = staleMeta

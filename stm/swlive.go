@@ -10,14 +10,14 @@ import (
 // The software-live indicator: RH-NOrec clock avoidance for hardware
 // commits.
 //
-// A multi-Var hardware commit ticks the clock only for the sake of software
+// A hardware commit ticks the clock only for the sake of software
 // snapshots that are live across it: a snapshot taken before the commit
 // (rv = clock) must not see some of its versions and miss others, and the
 // tick stamps them all above rv. With no software transaction live there is
 // no such snapshot, so the commit may stamp its versions with the current
 // clock value and leave the clock alone; every snapshot taken later loads
 // the clock after the commit and sees all of its versions. Ticking put the
-// clock line in the write set of every multi-Var hardware commit, so that
+// clock line in the write set of every hardware commit, so that
 // concurrent hardware commits conflicted on it and every software Pin aborted
 // them (Matveev and Shavit's RH-NOrec makes the same observation).
 //
@@ -25,8 +25,8 @@ import (
 // on its own cache line. A software attempt adds 1 to the stripe of its
 // worker in Tx.begin, before it pins its snapshot, and subtracts it in
 // Tx.end (or earlier, when Retry releases the snapshot to sleep). A
-// multi-Var hardware commit reads every stripe and ticks if any is non-zero;
-// if all are zero it stamps with clock.v.Load(), without flagSingle (below).
+// hardware commit reads every stripe and ticks if any is non-zero; if all
+// are zero it stamps with clock.v.Load().
 // Striping keeps software workers from all writing one line; the price is
 // that a hardware commit reads liveStripes lines.
 //
@@ -65,15 +65,14 @@ import (
 // increments before Pin, which is the natural place and leaves that freedom
 // unused.
 //
-// The flags. A skipping commit is not single: its versions must be seen all
-// or none, while flagSingle lets a snapshot take a single version or not,
-// Var by Var (doc.go, "Clock"). It needs no repeatable-read mark either: no
-// snapshot that was live before its install can reach it. So its versions
-// carry no flag, and Load's fast path takes them.
+// The same argument covers a commit that writes one Var: it is skipped or
+// ticked like any other (an unticked software single-Var commit once broke
+// real-time order and serializability, doc.go, "Clock"; the difference here
+// is that no snapshot is live across the skipping commit).
 //
 // Trimming. Versions stamped without a tick share the clock value with the
-// ones before them and stay at or above the horizon until the clock moves,
-// as single-Var versions do; the hardware commit feeds the same maintenance
+// ones before them and stay at or above the horizon until the clock moves;
+// the hardware commit feeds the same maintenance
 // as a software commit (hwMaintain), which ticks the clock with a CAS, outside
 // any transaction, when the worker's chains stay long.
 //
@@ -90,7 +89,7 @@ import (
 // versions, not through rv, and other hardware commits are atomic for them
 // through the emulator (its conflict detection, and EndWith, which makes a
 // commit's decision and install one step for every emulated attempt). They
-// do not announce; if they did, every multi-Var hardware commit would tick
+// do not announce; if they did, every hardware commit would tick
 // while another hardware attempt ran. Peek pins a slot to copy one value and
 // is not a snapshot.
 //
@@ -131,12 +130,12 @@ func init() {
 // ([RunHardware]) run alongside software transactions.
 //
 // While on, every software transaction announces itself, from its start to
-// its end, in a striped counter that multi-Var hardware commits read: a
+// its end, in a striped counter that hardware commits read: a
 // hardware commit that finds no software transaction live stamps its
 // versions with the current clock value instead of ticking the global clock
 // (the RH-NOrec idea), so that hardware commits do not all write one cache
 // line. While off (the default), software transactions pay one predictable
-// branch at start and end, and every multi-Var hardware commit ticks.
+// branch at start and end, and every hardware commit ticks.
 //
 // Package hybrid calls it when it turns hardware attempts on or off. Call it
 // only while no transaction runs: a transaction that started while it was
@@ -202,7 +201,7 @@ func (w *worker) liveLeaveSlow() {
 }
 
 // swLiveAny reports whether a software attempt may be live: whether any
-// stripe, the bias included, is non-zero. A multi-Var hardware commit calls
+// stripe, the bias included, is non-zero. A hardware commit calls
 // it inside the hardware transaction (real) or after taking its locks
 // (emulated). It stops at the first non-zero stripe: the commit then ticks,
 // and the other stripes need not be in its read set.

@@ -126,8 +126,8 @@ func trimQueuedPinned(w *worker, n int, wait bool) {
 			continue
 		}
 		m := h.meta.Load()
-		// acq-rel CAS: the commit lock, as a single-Var writer takes it, so
-		// readers do not wait for us.
+		// acq-rel CAS: the commit lock without the multi bit: a trim
+		// installs nothing, so readers need not wait for us.
 		if m&metaLocked != 0 || !h.meta.CompareAndSwap(m, m|metaLocked) {
 			// Being written: its writer may have seen h queued and not
 			// queued it again, so keep it.
@@ -146,8 +146,8 @@ func trimQueuedPinned(w *worker, n int, wait bool) {
 // rather than over the next commits.
 func TrimAll() {
 	w := getWorker()
-	// Tick first: single-Var commits stamp the current clock, and only
-	// versions strictly below the horizon can be trimmed.
+	// Tick first: unticked hardware commits stamp the current clock, and
+	// only versions strictly below the horizon can be trimmed.
 	gc.Horizon(clock.v.Add(1))
 	trimQueuedWait(w, int(trimQ.n.Load()), true)
 	putWorker(w)

@@ -14,10 +14,11 @@ import (
 //
 //   - seq counts the commits that wrote the Var; validation compares it.
 //   - locked is set by a writer between its lock and its unlock.
-//   - multi is set with locked by a writer whose commit is stamped with a new
-//     clock value (a multi-Var commit). Readers wait for such a writer to
-//     finish, because its timestamp may already be inside their snapshot.
-//     They never wait for a single-Var writer (see doc.go, "Clock").
+//   - multi is set with locked by every software writer: its commit is
+//     stamped with a new clock value after it locks. Readers wait for such a
+//     writer to finish, because its timestamp may already be inside their
+//     snapshot (see doc.go, "Clock"). Trimming without a commit (the trim
+//     queue, hwAfterCommit) takes locked alone: it installs nothing.
 const (
 	metaLocked = 1 << 0
 	metaMulti  = 1 << 1
@@ -26,18 +27,12 @@ const (
 	staleMeta  = ^uint64(0) // recorded for a read that did not see the newest version
 )
 
-// Node flags.
-const (
-	flagSingle = 1 << 0 // stamped by a single-Var commit, without a clock tick
-)
-
 // vnode is the type-independent header of a committed (or tentative) version.
-// Once published through a head or prev pointer its ts and flags never change
+// Once published through a head or prev pointer its ts never changes
 // until the node is recycled, which happens only after no snapshot can reach
 // it (package gc).
 type vnode struct {
 	ts    uint64
-	flags uint32
 	depth uint32 // chain length below and including this node when installed (trim bookkeeping)
 	prev  atomic.Pointer[vnode]
 }
@@ -165,9 +160,7 @@ func (v *Var[T]) Load(tx *Tx) T {
 		m := v.h.meta.Load() // acquire; after the snapshot's clock load
 		if m&metaMulti == 0 {
 			n := v.h.head.Load() // acquire: pairs with the head store in commit
-			// A single-Var version needs the repeatable-read check of the
-			// slow path only if the transaction has read something before.
-			if n.ts <= tx.rv && (n.flags == 0 || len(tx.reads) == 0) {
+			if n.ts <= tx.rv {
 				tx.reads = append(tx.reads, readEntry{h: &v.h, meta: m &^ metaLocked, node: n})
 				return nodeVal[T](n)
 			}
@@ -243,7 +236,7 @@ func (v *Var[T]) storeNew(tx *Tx, x T) {
 	}
 	if p != nil {
 		n = (*version[T])(p)
-		n.ts, n.flags, n.depth = 0, 0, 0
+		n.ts, n.depth = 0, 0
 		n.setPrevPrivate(nil)
 	} else {
 		n = new(version[T])
