@@ -136,3 +136,33 @@ func BenchmarkDisjointTransfer(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIncr1Closure is Incr1 as users write it: a new closure per call
+// that captures the Var and a local (addTo in alloc_test.go for hybrid, the
+// same body for stm). It must report 0 allocs/op for both.
+func BenchmarkIncr1Closure(b *testing.B) {
+	for _, im := range impls {
+		b.Run(im.name, func(b *testing.B) {
+			v := NewVar(0)
+			b.ReportAllocs()
+			for b.Loop() {
+				if im.hybrid {
+					_, _ = addTo(v, 1)
+				} else {
+					_, _ = stmAddTo(v, 1)
+				}
+			}
+		})
+	}
+}
+
+// stmAddTo is addTo through stm.Atomically.
+func stmAddTo(v *Var[int], delta int) (int, error) {
+	var out int
+	err := stm.Atomically(func(tx *Tx) error {
+		out = v.Load(tx) + delta
+		v.Store(tx, out)
+		return nil
+	})
+	return out, err
+}

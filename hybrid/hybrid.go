@@ -42,23 +42,12 @@ func init() {
 	}
 }
 
-// atomicallyImpl is what Atomically calls: stm.Atomically, or atomicallyHW
-// when hardware attempts are enabled. Set at init (and by tests between
-// runs), it makes Atomically a one-call function the compiler inlines, so
-// that without hardware hybrid adds one predictable indirect call to stm.
-var atomicallyImpl = stm.Atomically
-
 // setHW sets the execution mode. Call it only while no transaction runs.
 // With hardware on, stm's software transactions announce themselves, so
 // that hardware commits tick the clock only when one is live.
 func setHW(on bool, mode stm.HWMode) {
 	hwOn, hwMode = on, mode
 	stm.SetHardwareActive(on)
-	if on {
-		atomicallyImpl = atomicallyHW
-	} else {
-		atomicallyImpl = stm.Atomically
-	}
 }
 
 // setEmulator runs hardware attempts on e from now on (nil: software only).
@@ -83,13 +72,23 @@ func HardwareEnabled() bool { return hwOn }
 // policy of package fallback, and moves to software when hardware fails.
 // Bodies that may run in hardware must follow the restrictions in the
 // package documentation. When hardware is not enabled, Atomically is
-// stm.Atomically behind one predictable indirect call.
+// stm.Atomically behind one predictable branch.
 func Atomically(fn func(tx *Tx) error) error {
-	return atomicallyImpl(fn)
+	// A direct call behind a branch, not a call through a function
+	// variable: escape analysis sees that neither callee keeps fn, so a
+	// closure that captures locals stays on the caller's stack (an indirect
+	// call made every such closure a heap allocation).
+	if hwOn {
+		return atomicallyHW(fn)
+	}
+	return stm.Atomically(fn)
 }
 
 //go:noinline
 func atomicallyHW(fn func(tx *Tx) error) error {
+	if fn == nil {
+		panic("hybrid: Atomically with a nil function")
+	}
 	if stm.InTransaction() {
 		return stm.Atomically(fn) // joins the running transaction
 	}

@@ -65,6 +65,9 @@
 //     [Tx.Inevitable] before the side effect;
 //   - do not retain the *Tx or use it from another goroutine;
 //   - do not mutate memory reachable from a loaded value; store a new value.
+//     Values are immutable once stored: append to a loaded slice can write
+//     into the array of a committed version that other transactions read,
+//     so copy first (append(slices.Clip(s), x), slices.Clone, maps.Clone).
 //
 // # Design notes
 //

@@ -3,6 +3,7 @@ package stm_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/hytm/hytm/stm"
 )
@@ -50,7 +51,9 @@ func ExampleAtomically() {
 	// A nil return commits every Store.
 	_ = stm.Atomically(func(tx *stm.Tx) error {
 		counter.Store(tx, counter.Load(tx)+1)
-		log.Store(tx, append(log.Load(tx), "incremented"))
+		// Values are immutable once stored: Clip makes append copy the
+		// slice instead of writing into a committed version's array.
+		log.Store(tx, append(slices.Clip(log.Load(tx)), "incremented"))
 		return nil
 	})
 

@@ -244,16 +244,30 @@ func (tx *Tx) hwEmuRead(h *varHeader) *vnode {
 // mode HWReal requires [RealHardware] and htm.Enabled(), and HWEmulated an
 // emulator installed by [SetEmulator].
 func RunHardware(fn func(tx *Tx) error, mode HWMode) (st htm.Status, readOnly bool, err error) {
+	if fn == nil {
+		panic("stm: RunHardware with a nil function")
+	}
 	g := getg()
 	w := enterTx(g)
 	tx := &w.tx
+	tx.g = g
 	c := hwctxPool.Get().(*HWContext)
 	*c = HWContext{mode: mode}
+	// One deferred call cleans up every panic exit (a user panic in an
+	// emulated body, or any other): the attempt is aborted and everything
+	// it holds released, as Atomically's run does for software.
+	returned := false
+	defer func() {
+		if !returned {
+			tx.hwAbandon(c)
+		}
+	}()
 	if mode == HWReal {
 		st, err = tx.runReal(fn, c)
 	} else {
 		st, err = tx.runEmulated(fn, c)
 	}
+	returned = true
 	busy, bIrr := c.busy, c.bIrr
 	readOnly = c.readOnly
 	clk := c.clock
@@ -292,7 +306,6 @@ func (tx *Tx) hwBegin(c *HWContext) {
 	tx.spLen = 0
 	tx.sps = tx.sps[:0]
 	tx.stale, tx.staleVar = false, nil
-	tx.nest = 0
 	tx.attempt = 1
 	tx.hw = c
 }
@@ -302,16 +315,29 @@ func (tx *Tx) hwEnd() {
 	tx.state = txIdle
 }
 
-// hwBody runs fn, turning the abort unwind into ctlHW. Any other panic is
-// passed to cleanup and continues.
-func (tx *Tx) hwBody(fn func(tx *Tx) error, cleanup func()) (err error, ctl control) {
+// hwAbandon releases what a hardware attempt holds when a panic leaves
+// RunHardware: the emulated transaction is aborted (a no-op if it ended),
+// its tentative versions go back to the nursery, and the snapshot slot and
+// the goroutine's entry are released.
+func (tx *Tx) hwAbandon(c *HWContext) {
+	if c.emu != nil {
+		c.emu.Abort(htm.CodeSoftware)
+	}
+	tx.rollback()
+	tx.hwEnd()
+	tx.w.slot.Unpin()
+	leaveTx(tx.w)
+}
+
+// hwBody runs fn, turning the abort unwind into ctlHW. Any other panic
+// continues to RunHardware's deferred cleanup.
+func (tx *Tx) hwBody(fn func(tx *Tx) error) (err error, ctl control) {
 	defer func() {
 		if r := recover(); r != nil {
 			if c, ok := r.(control); ok && c == ctlHW {
 				ctl = c
 				return
 			}
-			cleanup()
 			panic(r)
 		}
 	}()
@@ -337,14 +363,7 @@ func (tx *Tx) runEmulated(fn func(tx *Tx) error, c *HWContext) (htm.Status, erro
 	var err error
 	var ctl control
 	if st == htm.Started {
-		err, ctl = tx.hwBody(fn, func() {
-			et.Abort(htm.CodeSoftware)
-			tx.rollback()
-			tx.hwEnd()
-			w.slot.Unpin()
-			hwctxPool.Put(c)
-			leaveTx(w)
-		})
+		err, ctl = tx.hwBody(fn)
 		switch {
 		case ctl == ctlHW:
 			st = c.st
@@ -429,8 +448,6 @@ func AtomicallyWrote(fn func(tx *Tx) error) (err error, wrote bool) {
 		return outer.nested(fn), true
 	}
 	w := enterTx(g)
-	err = w.tx.run(fn)
-	wrote = err == nil && len(w.tx.writes) > 0
-	leaveTx(w)
-	return err, wrote
+	w.tx.g = g
+	return w.tx.run(fn)
 }

@@ -83,9 +83,34 @@ func (tx *Tx) findRead(h *varHeader) *readEntry {
 // Savepoints (OrElse branches and nested Atomically calls). A Store to a Var
 // already written below the current savepoint appends a shadowing entry
 // instead of changing the older node, so rolling back is a truncation.
-func (tx *Tx) pushSavepoint() {
+//
+// A savepoint is opened and closed by the same function, the close deferred
+// (closeSavepoint), so that every exit — return, error, Retry, abort, user
+// panic — leaves the stack as it found it; begin resets the stack for the
+// next attempt in any case.
+
+// pushSavepoint opens a savepoint and returns its depth, for closeSavepoint.
+func (tx *Tx) pushSavepoint() int {
 	tx.sps = append(tx.sps, tx.spLen)
 	tx.spLen = len(tx.writes)
+	return len(tx.sps)
+}
+
+// closeSavepoint closes the savepoint that pushSavepoint opened at depth:
+// keep merges its writes into the enclosing level, otherwise they are
+// discarded. Savepoints opened inside it and still open (which the deferred
+// closes rule out) are discarded with it.
+func (tx *Tx) closeSavepoint(depth int, keep bool) {
+	if len(tx.sps) < depth || tx.state == txIdle {
+		return // already closed, or the attempt ended: nothing to close
+	}
+	if keep && len(tx.sps) == depth {
+		tx.popSavepoint()
+		return
+	}
+	for len(tx.sps) >= depth {
+		tx.rollbackSavepoint()
+	}
 }
 
 // rollbackSavepoint discards the writes made since the last savepoint.

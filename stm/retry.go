@@ -33,38 +33,52 @@ func (tx *Tx) Retry() {
 // A branch that returns an error ends the choice: the error is returned, and
 // the transaction rolls back as usual.
 func OrElse(fns ...func(tx *Tx) error) func(tx *Tx) error {
+	for _, fn := range fns {
+		if fn == nil {
+			panic("stm: OrElse with a nil function")
+		}
+	}
 	return func(tx *Tx) error {
 		tx.check()
 		if tx.hw != nil {
 			hwNeedsSoftware(tx)
 		}
 		for _, fn := range fns {
-			tx.pushSavepoint()
-			err, retried := tx.branch(fn)
-			if retried {
-				tx.rollbackSavepoint()
-				continue
+			if err, retried := tx.branch(fn); !retried {
+				return err
 			}
-			tx.popSavepoint()
-			return err
 		}
 		tx.Retry()
 		return nil // not reached
 	}
 }
 
-// branch runs one OrElse branch and reports whether it called Retry.
+// branch runs one OrElse branch behind a savepoint and reports whether it
+// called Retry. The branch's Stores are kept if it returns (an error ends the
+// choice and rolls the transaction back as usual) and discarded if it
+// retries or panics; one deferred call closes the savepoint on every exit
+// (log.go).
 func (tx *Tx) branch(fn func(tx *Tx) error) (err error, retried bool) {
+	depth := tx.pushSavepoint()
+	returned := false
 	defer func() {
-		if r := recover(); r != nil {
-			if c, ok := r.(control); ok && c == ctlRetry {
-				retried = true
-				return
-			}
-			panic(r)
+		tx.closeSavepoint(depth, returned)
+		if returned {
+			return
 		}
+		r := recover()
+		if c, ok := r.(control); ok && c == ctlRetry {
+			retried = true
+			return
+		}
+		if r == nil {
+			return // runtime.Goexit: let it go on
+		}
+		panic(r)
 	}()
-	return fn(tx), false
+	err = fn(tx)
+	returned = true
+	return err, false
 }
 
 // waitForChange blocks until a Var in the read set has a commit newer than

@@ -48,8 +48,8 @@ type Tx struct {
 	// the hybrid package sets it (hwaccess.go).
 	hw *HWContext
 
-	attempt int // 1-based attempt of the current Atomically call
-	nest    int // depth of Atomically calls joined to this transaction
+	attempt int     // 1-based attempt of the current Atomically call
+	g       uintptr // the goroutine running the transaction (misuse check)
 
 	w *worker
 
@@ -143,6 +143,9 @@ func putWorker(w *worker) { workerPool.Put(w) }
 // roll back with the outer transaction. If the inner fn returns an error, its
 // own Stores are discarded and the error is returned to the outer body.
 func Atomically(fn func(tx *Tx) error) error {
+	if fn == nil {
+		panic("stm: Atomically with a nil function")
+	}
 	g := getg()
 	e := &active[activeIndex(g)]
 	var w *worker
@@ -159,27 +162,28 @@ func Atomically(fn func(tx *Tx) error) error {
 		}
 		w = enterTxSlow(g, e)
 	}
-	err := w.tx.run(fn)
-	leaveTx(w)
+	w.tx.g = g
+	err, _ := w.tx.run(fn)
 	return err
 }
 
-// nested runs fn inside the running transaction tx, behind a savepoint.
-func (tx *Tx) nested(fn func(tx *Tx) error) error {
+// nested runs fn inside the running transaction tx, behind a savepoint: if
+// fn returns an error or panics (a user panic, or a Retry or abort unwinding
+// through it), its Stores are discarded and the savepoint stack is as it was
+// before the call; the panic continues. One deferred call does it for every
+// exit, so that an outer body or an OrElse that goes on after the panic
+// never finds the inner savepoint or its writes.
+func (tx *Tx) nested(fn func(tx *Tx) error) (err error) {
 	tx.check()
 	if tx.hw != nil {
 		hwNeedsSoftware(tx)
 	}
-	tx.pushSavepoint()
-	tx.nest++
-	err := fn(tx)
-	tx.nest--
-	if err != nil {
-		tx.rollbackSavepoint()
-		return err
-	}
-	tx.popSavepoint()
-	return nil
+	depth := tx.pushSavepoint()
+	returned := false
+	defer func() { tx.closeSavepoint(depth, returned && err == nil) }()
+	err = fn(tx)
+	returned = true
+	return err
 }
 
 // control values are panicked through a body to unwind it.
@@ -192,8 +196,51 @@ const (
 	ctlHW // a hardware attempt ended (hybrid)
 )
 
-// run executes the transaction until it commits, returns an error, or panics.
-func (tx *Tx) run(fn func(tx *Tx) error) error {
+// run executes the transaction until it commits, returns an error, or panics,
+// and then leaves the worker (leaveTx). wrote reports that the committed
+// attempt stored something.
+//
+// Every exit is cleaned up by one deferred call: a normal return has
+// already ended its attempt, and any panic — from the body, from a hook
+// (SetAbortHook), from Retry's misuse checks, from anything between begin and
+// end — runs abandon, which rolls back and releases whatever the
+// transaction still holds (snapshot, announcement, irrevocable token, gate,
+// savepoints, the goroutine's entry), whatever the point it was reached from.
+func (tx *Tx) run(fn func(tx *Tx) error) (err error, wrote bool) {
+	returned := false
+	defer func() {
+		if !returned {
+			tx.abandon()
+		}
+	}()
+	err = tx.attempts(fn)
+	returned = true
+	wrote = err == nil && len(tx.writes) > 0
+	leaveTx(tx.w)
+	return err, wrote
+}
+
+// abandon releases everything a transaction may hold when a panic leaves
+// run, from any point of an attempt or between attempts. Each step is a
+// no-op when there is nothing to release.
+func (tx *Tx) abandon() {
+	tx.rollback()
+	tx.sps, tx.spLen = tx.sps[:0], 0
+	tx.restartIrrevocable = false
+	if tx.state != txIdle {
+		tx.end() // unpin; withdraw the announcement; release the token
+	} else {
+		tx.endWork = true
+		tx.endSlow()
+	}
+	tx.inevitable = false
+	tx.leaveGate()
+	tx.w.slot.Unpin()
+	leaveTx(tx.w)
+}
+
+// attempts runs attempts until one commits or returns an error.
+func (tx *Tx) attempts(fn func(tx *Tx) error) error {
 	w := tx.w
 	tx.attempt = 0
 	waited := false
@@ -247,8 +294,8 @@ func (tx *Tx) run(fn func(tx *Tx) error) error {
 	}
 }
 
-// body calls fn, turning control panics into a result. Any other panic rolls
-// the transaction back, releases everything, and continues in the caller.
+// body calls fn, turning control panics into a result. Any other panic (and
+// runtime.Goexit) continues to run's deferred cleanup and the caller.
 func (tx *Tx) body(fn func(tx *Tx) error) (err error, ctl control) {
 	normal := false
 	defer func() {
@@ -256,19 +303,15 @@ func (tx *Tx) body(fn func(tx *Tx) error) (err error, ctl control) {
 			return
 		}
 		r := recover()
-		if c, ok := r.(control); ok && r != nil {
+		if c, ok := r.(control); ok {
 			ctl = c
 			return
 		}
-		// A user panic, or runtime.Goexit (r == nil): release everything
-		// and let it continue.
-		tx.rollback()
-		tx.end()
-		tx.leaveGate()
-		leaveTx(tx.w)
 		if r != nil {
-			panic(r)
+			panic(r) // a user panic: run's cleanup releases everything
 		}
+		// runtime.Goexit (r == nil): recover did not stop it; run's
+		// cleanup runs as it unwinds.
 	}()
 	err = fn(tx)
 	normal = true
@@ -285,7 +328,6 @@ func (tx *Tx) begin() {
 	tx.spLen = 0
 	tx.sps = tx.sps[:0]
 	tx.stale = false
-	tx.nest = 0
 	tx.w.liveEnter() // swlive.go: before the snapshot's clock loads
 	tx.rv = tx.w.slot.Pin(&clock.v)
 	tx.state = txFast
@@ -324,6 +366,17 @@ func (tx *Tx) check() {
 	}
 	if tx.state == txIdle {
 		panic("stm: transaction used after it ended")
+	}
+	tx.checkGoroutine()
+}
+
+// checkGoroutine panics if the calling goroutine is not the one running tx.
+// Load's fast path does not call it (it would cost a call per Load), so a Tx
+// used from another goroutine is caught at its first Store or at a Load
+// that takes the slow path.
+func (tx *Tx) checkGoroutine() {
+	if getg() != tx.g {
+		panic("stm: transaction used from another goroutine (a *Tx belongs to the goroutine running its body)")
 	}
 }
 

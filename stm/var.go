@@ -105,8 +105,13 @@ func (h *varHeader) waitListOf() *waitList {
 //
 // Values are copied in and out. If T holds pointers, slices or maps, the
 // memory they refer to is not versioned: treat it as immutable once stored.
+// Copy before you change it, and store the copy: append to a loaded slice
+// may write into the backing array of a committed version that other
+// transactions are reading (use append(slices.Clip(s), x) or slices.Clone),
+// and a loaded map must be cloned (maps.Clone) before an insert.
 //
-// A Var must be created with [NewVar] and must not be copied.
+// A Var must be created with [NewVar] and must not be copied. Using a zero
+// Var panics.
 type Var[T any] struct {
 	_ noCopy
 	h varHeader
@@ -160,7 +165,7 @@ func (v *Var[T]) Load(tx *Tx) T {
 		m := v.h.meta.Load() // acquire; after the snapshot's clock load
 		if m&metaMulti == 0 {
 			n := v.h.head.Load() // acquire: pairs with the head store in commit
-			if n.ts <= tx.rv {
+			if n != nil && n.ts <= tx.rv { // nil: a zero Var (loadSlow panics)
 				tx.reads = append(tx.reads, readEntry{h: &v.h, meta: m &^ metaLocked, node: n})
 				return nodeVal[T](n)
 			}
@@ -174,6 +179,7 @@ func (v *Var[T]) loadSlow(tx *Tx) T {
 	if v == nil {
 		panic("stm: Load of a nil Var")
 	}
+	v.checkMade()
 	if tx.hw != nil {
 		return hwLoad(tx, v)
 	}
@@ -206,6 +212,7 @@ func (v *Var[T]) storeSlow(tx *Tx, x T) {
 	if v == nil {
 		panic("stm: Store to a nil Var")
 	}
+	v.checkMade()
 	if tx.hw != nil {
 		hwStore(tx, v, x)
 		return
@@ -225,8 +232,20 @@ func (v *Var[T]) storeSlow(tx *Tx, x T) {
 	v.storeNew(tx, x)
 }
 
+// checkMade panics if v is a zero Var, not made by NewVar.
+func (v *Var[T]) checkMade() {
+	if v.h.tkey == nil {
+		panic("stm: Var not made by NewVar (the zero Var has no version; use stm.NewVar)")
+	}
+}
+
 // storeNew adds a tentative version holding x to tx's write log.
 func (v *Var[T]) storeNew(tx *Tx, x T) {
+	// The first Store of an attempt comes here from Store's fast path, which
+	// checks neither: catch a zero Var and a Tx used from another goroutine
+	// before they corrupt the log (a compare and a one-instruction call).
+	v.checkMade()
+	tx.checkGoroutine()
 	var n *version[T]
 	var p unsafe.Pointer
 	if nurseryEnabled {
@@ -251,6 +270,7 @@ func (v *Var[T]) Peek() T {
 	if v == nil {
 		panic("stm: Peek of a nil Var")
 	}
+	v.checkMade()
 	w := getWorker()
 	// Pin so that the node cannot be recycled while we copy its value.
 	w.slot.Pin(&clock.v)

@@ -612,4 +612,74 @@ func (s *suite) testMisusePanics(t *testing.T) {
 			return nil
 		})
 	})
+
+	// A zero Var (not made by NewVar) has no version: using it panics with
+	// a message that says so, not with a bare nil dereference.
+	t.Run("ZeroVar", func(t *testing.T) {
+		var zv stm.Var[int]
+		other := stm.NewVar(0)
+		requireStmPanic(t, "Load of a zero Var", func() {
+			_ = s.atomically(func(tx *stm.Tx) error { _ = zv.Load(tx); return nil })
+		})
+		requireStmPanic(t, "Load of a zero Var after a Store", func() {
+			_ = s.atomically(func(tx *stm.Tx) error { other.Store(tx, 1); _ = zv.Load(tx); return nil })
+		})
+		requireStmPanic(t, "Store to a zero Var", func() {
+			_ = s.atomically(func(tx *stm.Tx) error { zv.Store(tx, 1); return nil })
+		})
+		requireStmPanic(t, "Store to a zero Var after a Store", func() {
+			_ = s.atomically(func(tx *stm.Tx) error { other.Store(tx, 1); zv.Store(tx, 1); return nil })
+		})
+		requireStmPanic(t, "Peek of a zero Var", func() { _ = zv.Peek() })
+		assert.Equal(t, 0, other.Peek(), "a transaction that panicked on a zero Var committed")
+	})
+
+	// Atomically(nil) and OrElse with a nil branch panic with a clear
+	// message (the package's prefix: stm's, or hybrid's for its own check).
+	t.Run("NilFunc", func(t *testing.T) {
+		for what, f := range map[string]func(){
+			"Atomically(nil)": func() { _ = s.atomically(nil) },
+			"OrElse(nil)":     func() { _ = s.OrElse(nil) },
+			"nested Atomically(nil)": func() {
+				_ = s.atomically(func(tx *stm.Tx) error { return s.atomically(nil) })
+			},
+		} {
+			r, panicked := catch(f)
+			msg := fmt.Sprint(r)
+			if !panicked || !(strings.HasPrefix(msg, "stm: ") || strings.HasPrefix(msg, "hybrid: ")) {
+				t.Errorf("%s: panicked %v with %q; want a message starting with the package name", what, panicked, msg)
+			}
+		}
+	})
+
+	// A *Tx used from a goroutine other than the one running its body: a
+	// Store from there would be applied by the owner's commit with no
+	// synchronisation (a data race only -race sees). It must panic at once
+	// and change nothing.
+	t.Run("ForeignGoroutine", func(t *testing.T) {
+		x, y := stm.NewVar(0), stm.NewVar(0)
+		var foreign []any
+		err := s.atomically(func(tx *stm.Tx) error {
+			foreign = foreign[:0]
+			for _, f := range []func(){
+				func() { x.Store(tx, 1) },
+				func() { y.Store(tx, y.Load(tx)+1) },
+			} {
+				done := make(chan any, 1)
+				go func() {
+					r, _ := catch(f)
+					done <- r
+				}()
+				foreign = append(foreign, <-done)
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		for i, r := range foreign {
+			assert.True(t, strings.HasPrefix(fmt.Sprint(r), "stm: transaction used from another goroutine"),
+				"use %d of a Tx from another goroutine: panic %v", i, r)
+		}
+		assert.Equal(t, 0, x.Peek(), "a Store from another goroutine committed")
+		assert.Equal(t, 0, y.Peek(), "a Store from another goroutine committed")
+	})
 }

@@ -79,6 +79,7 @@ func Run(t *testing.T, impl Impl) {
 			{"Livelock", s.testLivelock},
 			{"Starvation", s.testStarvation},
 			{"Inevitable", s.testInevitable},
+			{"Exits", s.testExits},
 		} {
 			t.Run(tc.name, tc.fn)
 		}
