@@ -73,6 +73,8 @@ func Run(t *testing.T, impl Impl) {
 			{"Bank", s.testBank},
 			{"OpacityProbe", s.testOpacityProbe},
 			{"WriteSkew", s.testWriteSkew},
+			{"RealTimeSingleVar", s.testRealTimeSingleVar},
+			{"LongFork", s.testLongFork},
 			{"ReadOnlyOnce", s.testReadOnlyOnce},
 			{"RetryWakes", s.testRetryWakes},
 			{"OrElseDiscards", s.testOrElseDiscards},
