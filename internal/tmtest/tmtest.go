@@ -75,6 +75,7 @@ func Run(t *testing.T, impl Impl) {
 			{"WriteSkew", s.testWriteSkew},
 			{"RealTimeSingleVar", s.testRealTimeSingleVar},
 			{"LongFork", s.testLongFork},
+			{"HistoryChecker", s.testHistoryChecker},
 			{"ReadOnlyOnce", s.testReadOnlyOnce},
 			{"RetryWakes", s.testRetryWakes},
 			{"OrElseDiscards", s.testOrElseDiscards},
