@@ -432,7 +432,7 @@ func shortestCycle(adj [][]histEdge, comp []int, c, s int) []int {
 // which the invariant-based hammers can miss.
 func (s *suite) testHistoryChecker(t *testing.T) {
 	const goroutines, nvars = 4, 6
-	calls := scale(1500, 6000) // per goroutine
+	calls := scale(2000, 10000) // per goroutine
 	vs := newVars(nvars, 0)
 	seed := uint64(time.Now().UnixNano())
 	var now atomic.Int64 // the real-time counter

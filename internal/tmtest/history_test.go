@@ -7,19 +7,19 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// r and rw build the steps of a hand-made history: a Load of v that saw
+// ld and rmw build the steps of a hand-made history: a Load of v that saw
 // the version written by seen, and the same followed by a Store.
-func r(v, seen int) histOp  { return histOp{v: v, seen: seen} }
-func rw(v, seen int) histOp { return histOp{v: v, seen: seen, wrote: true} }
+func ld(v, seen int) histOp  { return histOp{v: v, seen: seen} }
+func rmw(v, seen int) histOp { return histOp{v: v, seen: seen, wrote: true} }
 
-// tx builds a committed attempt.
-func tx(id int, start, end int64, ops ...histOp) histTx {
+// committedTx builds a committed attempt.
+func committedTx(id int, start, end int64, ops ...histOp) histTx {
 	return histTx{id: id, committed: true, start: start, end: end, ops: ops}
 }
 
-// aborted builds an attempt that did not commit.
-func aborted(id int, start, end int64, ops ...histOp) histTx {
-	t := tx(id, start, end, ops...)
+// abortedTx builds an attempt that did not commit.
+func abortedTx(id int, start, end int64, ops ...histOp) histTx {
+	t := committedTx(id, start, end, ops...)
 	t.committed = false
 	return t
 }
@@ -41,10 +41,10 @@ func TestCheckHistory(t *testing.T) {
 		{
 			name: "Serial",
 			txs: []histTx{
-				tx(1, 1, 2, rw(0, 0)),
-				tx(2, 3, 4, r(0, 1), rw(1, 0)),
-				tx(3, 5, 6, r(0, 1), r(1, 2)),
-				tx(4, 7, 8, rw(0, 1), rw(1, 2)),
+				committedTx(1, 1, 2, rmw(0, 0)),
+				committedTx(2, 3, 4, ld(0, 1), rmw(1, 0)),
+				committedTx(3, 5, 6, ld(0, 1), ld(1, 2)),
+				committedTx(4, 7, 8, rmw(0, 1), rmw(1, 2)),
 			},
 			final: []int{4, 4},
 		},
@@ -54,11 +54,11 @@ func TestCheckHistory(t *testing.T) {
 			// although both calls ended before it did.
 			name: "ConcurrentSerializable",
 			txs: []histTx{
-				tx(1, 1, 4, rw(0, 0)),
-				tx(2, 2, 5, rw(1, 0)),
-				tx(3, 3, 6, r(0, 0), r(1, 0)),
-				aborted(4, 3, 9, r(0, 1)),
-				tx(5, 3, 9, r(0, 1), rw(1, 2)),
+				committedTx(1, 1, 4, rmw(0, 0)),
+				committedTx(2, 2, 5, rmw(1, 0)),
+				committedTx(3, 3, 6, ld(0, 0), ld(1, 0)),
+				abortedTx(4, 3, 9, ld(0, 1)),
+				committedTx(5, 3, 9, ld(0, 1), rmw(1, 2)),
 			},
 			final: []int{1, 5},
 		},
@@ -68,10 +68,10 @@ func TestCheckHistory(t *testing.T) {
 			// the cycle is made of wr and rw edges only.
 			name: "LongFork",
 			txs: []histTx{
-				tx(1, 1, 10, rw(0, 0)),
-				tx(2, 2, 11, rw(1, 0)),
-				tx(3, 3, 12, r(0, 0), r(1, 2)),
-				tx(4, 4, 13, r(1, 0), r(0, 1)),
+				committedTx(1, 1, 10, rmw(0, 0)),
+				committedTx(2, 2, 11, rmw(1, 0)),
+				committedTx(3, 3, 12, ld(0, 0), ld(1, 2)),
+				committedTx(4, 4, 13, ld(1, 0), ld(0, 1)),
 			},
 			final: []int{1, 2},
 			cycle: []string{"T1 ", "T2 ", "T3 ", "T4 "},
@@ -83,9 +83,9 @@ func TestCheckHistory(t *testing.T) {
 			// valid serial order.
 			name: "RealTime",
 			txs: []histTx{
-				tx(1, 1, 2, rw(0, 0)),
-				tx(2, 3, 4, rw(1, 0)),
-				tx(3, 0, 5, r(0, 0), r(1, 2)),
+				committedTx(1, 1, 2, rmw(0, 0)),
+				committedTx(2, 3, 4, rmw(1, 0)),
+				committedTx(3, 0, 5, ld(0, 0), ld(1, 2)),
 			},
 			final: []int{1, 2},
 			cycle: []string{"T1 ", "T2 ", "T3 ", "--rt T2-->"},
@@ -96,10 +96,10 @@ func TestCheckHistory(t *testing.T) {
 			// the aborted attempt to the same rules.
 			name: "RealTimeAborted",
 			txs: []histTx{
-				tx(1, 1, 2, rw(0, 0)),
-				tx(2, 3, 4, rw(1, 0)),
-				aborted(3, 0, 5, r(0, 0), r(1, 2)),
-				tx(4, 0, 5, r(0, 1), r(1, 2)),
+				committedTx(1, 1, 2, rmw(0, 0)),
+				committedTx(2, 3, 4, rmw(1, 0)),
+				abortedTx(3, 0, 5, ld(0, 0), ld(1, 2)),
+				committedTx(4, 0, 5, ld(0, 1), ld(1, 2)),
 			},
 			final: []int{1, 2},
 			cycle: []string{"T1 ", "T2 ", "T3 ", "aborted"},
@@ -107,9 +107,9 @@ func TestCheckHistory(t *testing.T) {
 		{
 			name: "DirtyRead",
 			txs: []histTx{
-				aborted(1, 1, 4, rw(0, 0)),
-				tx(2, 2, 3, r(0, 1)),
-				tx(3, 1, 4, rw(0, 0)),
+				abortedTx(1, 1, 4, rmw(0, 0)),
+				committedTx(2, 2, 3, ld(0, 1)),
+				committedTx(3, 1, 4, rmw(0, 0)),
 			},
 			final:  []int{3},
 			errors: "read v0 = T1, a version no committed attempt wrote",
@@ -117,8 +117,8 @@ func TestCheckHistory(t *testing.T) {
 		{
 			name: "LostUpdate",
 			txs: []histTx{
-				tx(1, 1, 4, rw(0, 0)),
-				tx(2, 2, 5, rw(0, 0)),
+				committedTx(1, 1, 4, rmw(0, 0)),
+				committedTx(2, 2, 5, rmw(0, 0)),
 			},
 			final:  []int{2},
 			errors: "lost update on v0",
@@ -126,8 +126,8 @@ func TestCheckHistory(t *testing.T) {
 		{
 			name: "FinalState",
 			txs: []histTx{
-				tx(1, 1, 2, rw(0, 0)),
-				tx(2, 3, 4, rw(0, 1)),
+				committedTx(1, 1, 2, rmw(0, 0)),
+				committedTx(2, 3, 4, rmw(0, 1)),
 			},
 			final:  []int{1},
 			errors: "v0: final value T1, but the last committed version is T2's",

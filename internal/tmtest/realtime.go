@@ -107,7 +107,10 @@ func (s *suite) testRealTimeSingleVar(t *testing.T) {
 // its second Load, and the writers wait for both first Loads. (The waits
 // give up after a short rendezvous, so a TM that runs transactions one at a
 // time is slowed, not stuck.) Odd rounds let the four goroutines race from a
-// start barrier, with a short spin between the readers' Loads. Every attempt
+// start barrier, each yielding zero to two times first (a pattern that
+// changes from round to round, so that each goroutine is sometimes first
+// and sometimes last), and the readers yield between their Loads; these
+// rounds find it less often, without knowing where to look. Every attempt
 // of each reader is compared with every attempt of the other: aborted
 // attempts must be consistent too.
 func (s *suite) testLongFork(t *testing.T) {
@@ -142,6 +145,10 @@ func (s *suite) testLongFork(t *testing.T) {
 				<-start
 				if tight {
 					awaitAll(loaded)
+				} else {
+					for range (round / 2) % 3 {
+						gosched()
+					}
 				}
 				errs[k] = s.atomically(func(tx *stm.Tx) error {
 					vars[k].Store(tx, 1)
@@ -155,6 +162,11 @@ func (s *suite) testLongFork(t *testing.T) {
 			firstRun := true
 			wg.Go(func() {
 				<-start
+				if !tight {
+					for range (round/2 + k) % 2 {
+						gosched()
+					}
+				}
 				errs[2+k] = s.atomically(func(tx *stm.Tx) error {
 					f := first.Load(tx)
 					if firstRun {
@@ -165,7 +177,7 @@ func (s *suite) testLongFork(t *testing.T) {
 						}
 					}
 					if !tight {
-						spin(2 * time.Microsecond)
+						gosched()
 					}
 					g := second.Load(tx)
 					if k == 0 {
