@@ -3,7 +3,9 @@
 // hybrid (whose Tx and Var are aliases of stm's), so that both are held to one
 // specification: opacity, serializability, read-only transactions that run
 // once, Retry and OrElse, rollback on error and panic, flat nesting and the
-// misuse panics.
+// misuse panics. Beyond invariant-checking hammers, HistoryChecker records
+// random histories, aborted attempts included, and checks them for strict
+// serializability with a serialization graph (history.go).
 //
 // A package under test calls [Run] from an ordinary test:
 //
@@ -73,6 +75,9 @@ func Run(t *testing.T, impl Impl) {
 			{"Bank", s.testBank},
 			{"OpacityProbe", s.testOpacityProbe},
 			{"WriteSkew", s.testWriteSkew},
+			{"RealTimeSingleVar", s.testRealTimeSingleVar},
+			{"LongFork", s.testLongFork},
+			{"HistoryChecker", s.testHistoryChecker},
 			{"ReadOnlyOnce", s.testReadOnlyOnce},
 			{"RetryWakes", s.testRetryWakes},
 			{"OrElseDiscards", s.testOrElseDiscards},
