@@ -29,7 +29,7 @@
 //
 // Software transactions are those of package stm: opaque snapshots taken
 // from a global clock, commits that lock their write set, stamp (tick the
-// clock for multi-Var commits), validate their reads by the Vars' meta words
+// clock), validate their reads by the Vars' meta words
 // and install new versions. Hardware attempts follow four rules, written next
 // to the software ones in stm/hwaccess.go:
 //
@@ -79,7 +79,7 @@
 //
 // In emulated mode memory is not rolled back, so the attempt buffers its
 // writes, records each read with its meta word, revalidates its reads
-// whenever the clock moved (a software multi-Var commit ticks before
+// whenever the clock moved (a software commit ticks before
 // installing), asks the emulator after every read whether a conflicting
 // access doomed it, and commits through stm's software protocol inside
 // EmuTx.EndWith: the emulator's commit decision and the install are one step

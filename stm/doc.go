@@ -32,12 +32,20 @@
 //
 // Read-only transactions (bodies that never Store) run their body exactly
 // once. They never abort, never block a writer, and never wait for a
-// writer's body; the only wait is for a multi-Var commit that is installing
+// writer's body; the only wait is for a commit that is installing
 // versions inside their snapshot, a window of a few dozen instructions.
 //
 // Writers validate at commit. A conflict rolls the attempt back and runs it
 // again after a randomized exponential backoff. Every abort is counted by
 // cause with the conflicting Var ([ReadStats], [SetAbortHook]).
+//
+// Every exit leaves nothing behind. If fn returns an error, its Stores are
+// discarded and the error returned; if it panics (or calls runtime.Goexit),
+// its Stores are discarded, every lock, the snapshot, the irrevocable token
+// and the contention gate are released, and the panic continues in the
+// caller. A nested Atomically or an OrElse branch that is left by a panic,
+// an error or Retry discards its own Stores even when an enclosing body
+// recovers the panic and goes on.
 //
 // Progress. There are no deadlocks: commits take their locks without
 // waiting and release them on any failure. A transaction that aborts
@@ -53,7 +61,11 @@
 //
 // In the terms of the Go memory model: the commit of a transaction T
 // synchronizes before every transaction that reads a version T wrote, and
-// before every transaction that starts after T's Atomically returns. An
+// before every transaction that starts after T's Atomically returns (every
+// writing commit ticks the global clock before Atomically returns, and a
+// transaction's snapshot is the clock value it loads at its start; see
+// "Clock" below). A Store is visible to no other transaction before its
+// commit's tick, and to every transaction whose snapshot includes that tick. An
 // aborted attempt synchronizes with nothing. Equivalently, a program whose
 // shared state is only touched inside Atomically behaves as if every call
 // ran under one global mutex, except that bodies may run more than once.
@@ -63,7 +75,9 @@
 // A body may run several times, and concurrently with other bodies:
 //   - keep it free of side effects other than Loads and Stores, or call
 //     [Tx.Inevitable] before the side effect;
-//   - do not retain the *Tx or use it from another goroutine;
+//   - do not retain the *Tx or use it from another goroutine (a Store from
+//     another goroutine, and a Load that takes the slow path, panic; Load's
+//     fast path does not check, for speed);
 //   - do not mutate memory reachable from a loaded value; store a new value.
 //     Values are immutable once stored: append to a loaded slice can write
 //     into the array of a committed version that other transactions read,
