@@ -300,3 +300,93 @@ func TestNurseryNoAllocs(t *testing.T) {
 		t.Fatalf("Get+Put allocates %v times", a)
 	}
 }
+
+// TestSlotHold: Hold(true) succeeds only on a slot that an earlier
+// Hold(true) found idle and that was not pinned since; Hold(false) on any
+// idle slot; neither on a pinned one; and a Pin waits until Unhold.
+func TestSlotHold(t *testing.T) {
+	var clock atomic.Uint64
+	clock.Store(5)
+	s := NewSlot()
+	defer s.Release()
+	if s.Hold(true) {
+		t.Fatal("Hold(true) on a slot used since the last sweep")
+	}
+	if !s.Hold(true) {
+		t.Fatal("Hold(true) on an aged idle slot failed")
+	}
+	pinned := make(chan struct{})
+	go func() {
+		s.Pin(&clock)
+		close(pinned)
+	}()
+	select {
+	case <-pinned:
+		t.Fatal("Pin went on while the slot was held")
+	case <-time.After(20 * time.Millisecond):
+	}
+	s.Unhold()
+	<-pinned
+	if s.Hold(false) {
+		t.Fatal("Hold(false) on a pinned slot")
+	}
+	s.Unpin()
+	if s.Hold(true) {
+		t.Fatal("Hold(true) on a slot pinned since the last sweep")
+	}
+	if !s.Hold(true) {
+		t.Fatal("Hold(true) on a slot left idle since the last Hold(true) failed")
+	}
+	s.Unhold()
+	if !s.Hold(false) {
+		t.Fatal("Hold(false) on an idle slot failed")
+	}
+	s.Unhold()
+}
+
+// TestSlotHoldHammer: an owner that touches its private state only while
+// pinned, and holders that touch it only while holding, never overlap. Run
+// it with -race: an overlap is a data race on the state.
+func TestSlotHoldHammer(t *testing.T) {
+	var clock atomic.Uint64
+	clock.Store(1)
+	s := NewSlot()
+	defer s.Release()
+	var state, inside int // the owner's private state; inside: who is in
+	var bad atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; !stop.Load(); i++ {
+			s.Pin(&clock)
+			if inside != 0 {
+				bad.Add(1)
+			}
+			inside = 1
+			state++
+			inside = 0
+			s.Unpin()
+		}
+	})
+	for g := range 2 {
+		wg.Go(func() {
+			for !stop.Load() {
+				if s.Hold(g == 0) {
+					if inside != 0 {
+						bad.Add(1)
+					}
+					inside = 2
+					state = 0
+					inside = 0
+					s.Unhold()
+				}
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Fatalf("%d overlaps", bad.Load())
+	}
+}
