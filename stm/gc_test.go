@@ -604,3 +604,48 @@ func TestTrimKeepsVersionHeldPastLateSingleVarCommit(t *testing.T) {
 	require.Equal(t, [2]int{1, 1}, <-got)
 	require.Equal(t, 2, v.Peek())
 }
+
+// TestGCDeepChainCutAfterReader: a Var that a long reader made deeper than
+// 4*trimDepth is cut by its own commits once the reader ends (as soon as a
+// horizon rescan passes its trim hint), not only when its depth doubles:
+// within 2*horizonEvery commits on it, its chain is back under trimDepth.
+func TestGCDeepChainCutAfterReader(t *testing.T) {
+	drainTrimQueue(t)
+	const deep = 600 // between 512 and 1024: no doubling walk soon
+	v, x := NewVar(0), NewVar(0)
+	started, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		first := true
+		_ = Atomically(func(tx *Tx) error {
+			v.Load(tx)
+			if first {
+				first = false
+				close(started)
+				<-release
+			}
+			return nil
+		})
+	}()
+	<-started
+	for range deep {
+		_ = Atomically(func(tx *Tx) error { // multi-Var: ticks the clock
+			v.Store(tx, v.Load(tx)+1)
+			x.Store(tx, x.Load(tx)+1)
+			return nil
+		})
+	}
+	if l := chainLen(&v.h); l != deep+1 {
+		t.Fatalf("chain %d while the reader lives, want %d", l, deep+1)
+	}
+	close(release)
+	<-done
+	for i := range 2 * horizonEvery {
+		_ = Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
+		if l := chainLen(&v.h); l < trimDepth {
+			t.Logf("chain %d after %d commits", l, i+1)
+			return
+		}
+	}
+	t.Fatalf("chain %d after %d commits since the reader ended", chainLen(&v.h), 2*horizonEvery)
+}
