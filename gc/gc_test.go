@@ -300,3 +300,239 @@ func TestNurseryNoAllocs(t *testing.T) {
 		t.Fatalf("Get+Put allocates %v times", a)
 	}
 }
+
+type valNode struct {
+	next *valNode
+	val  *[64]byte
+}
+
+func clearValNodes(ps []unsafe.Pointer) {
+	for _, p := range ps {
+		(*valNode)(p).val = nil
+	}
+}
+
+// TestNurseryClearsKeptNodes: a key made with a clear function has every
+// node a nursery keeps (Put, PutAll) cleared, so that a free node keeps no
+// user data alive, and Put and Get still allocate nothing.
+func TestNurseryClearsKeptNodes(t *testing.T) {
+	k := NewTypeKeyOf("valNode", unsafe.Sizeof(valNode{}), clearValNodes)
+	var n Nursery
+	a := &valNode{val: new([64]byte)}
+	n.Put(k, unsafe.Pointer(a))
+	if a.val != nil {
+		t.Fatal("Put kept a node without clearing it")
+	}
+	batch := make([]*valNode, 10)
+	ps := make([]unsafe.Pointer, len(batch))
+	for i := range batch {
+		batch[i] = &valNode{val: new([64]byte)}
+		ps[i] = unsafe.Pointer(batch[i])
+	}
+	n.Shelf(k).PutAll(ps)
+	for i, x := range batch {
+		if x.val != nil {
+			t.Fatalf("PutAll kept node %d without clearing it", i)
+		}
+	}
+	n.Flush()
+	p := unsafe.Pointer(&valNode{})
+	n.Put(k, p)
+	if a := testing.AllocsPerRun(1000, func() { n.Put(k, n.Get(k)) }); a != 0 {
+		t.Fatalf("Get+Put with a clear function allocates %v times", a)
+	}
+	n.Flush()
+}
+
+// TestNurseryByteBounds: a key of known node size keeps at most ListBytes
+// per list, reserves room against MaxKeptBytes as its lists fill (a chunk
+// at a time; a full list takes its reservation to the depot), and Flush,
+// Drain and a Get that finds nothing to reuse give it back.
+func TestNurseryByteBounds(t *testing.T) {
+	const size = 1024
+	k := NewTypeKeyOf("1KiB", size, nil)
+	per := ListBytes / size
+	if k.PerList() != per {
+		t.Fatalf("PerList %d, want %d", k.PerList(), per)
+	}
+	if got := NewTypeKeyOf("small", 8, nil).PerList(); got != MaxFree {
+		t.Fatalf("PerList of 8-byte nodes %d, want MaxFree", got)
+	}
+	if got := NewTypeKeyOf("huge", 1<<20, nil).PerList(); got != 1 {
+		t.Fatalf("PerList of 1 MiB nodes %d, want 1", got)
+	}
+	base := KeptBytes()
+	var n Nursery
+	for range per + 1 {
+		n.Put(k, unsafe.Pointer(new([size]byte)))
+	}
+	if n.Len(k) != 1 || k.DepotLen() != 1 || n.Dropped != 0 {
+		t.Fatalf("after %d Puts: Len %d, depot %d, Dropped %d", per+1, n.Len(k), k.DepotLen(), n.Dropped)
+	}
+	chunk := max(1, per/4)
+	if got, want := KeptBytes()-base, int64((per+chunk)*size); got != want {
+		t.Fatalf("reserved %d B, want %d (a full list in the depot and a chunk)", got, want)
+	}
+	if c := n.Flush(); c != 1 || n.Len(k) != 0 {
+		t.Fatalf("Flush let go of %d, Len %d", c, n.Len(k))
+	}
+	if got := KeptBytes() - base; got != int64(per*size) {
+		t.Fatalf("after Flush reserved %d B, want the depot's %d", got, per*size)
+	}
+	// Another nursery takes the full list with its reservation, empties
+	// it, and gives the room back when it finds nothing more to reuse.
+	var other Nursery
+	for range per {
+		if other.Get(k) == nil {
+			t.Fatal("the depot's list was not taken")
+		}
+	}
+	if other.Get(k) != nil || KeptBytes() != base {
+		t.Fatalf("after emptying the list: reserved %d B more than at the start", KeptBytes()-base)
+	}
+	n.Put(k, unsafe.Pointer(new([size]byte)))
+	k.Drain()
+	n.Flush()
+	if KeptBytes() != base {
+		t.Fatalf("after Drain and Flush reserved %d B more than at the start", KeptBytes()-base)
+	}
+}
+
+// TestMaxKeptBytes: beyond MaxKeptBytes of reserved room, process-wide,
+// nurseries keep no more nodes: Put drops them to the Go GC.
+func TestMaxKeptBytes(t *testing.T) {
+	const size = 256 << 10
+	k := NewTypeKeyOf("256KiB", size, nil)
+	room := int((MaxKeptBytes - KeptBytes()) / size)
+	ns := make([]Nursery, room+2)
+	for i := range ns {
+		ns[i].Put(k, unsafe.Pointer(new([size]byte)))
+	}
+	kept, dropped := 0, 0
+	for i := range ns {
+		kept += ns[i].Len(k)
+		dropped += int(ns[i].Dropped)
+	}
+	if kept != room || dropped != 2 || KeptBytes() > MaxKeptBytes {
+		t.Fatalf("kept %d (room for %d), dropped %d, reserved %d B", kept, room, dropped, KeptBytes())
+	}
+	for i := range ns {
+		ns[i].Flush()
+	}
+}
+
+// TestTypeKeyAge: Age drains a depot that no nursery took a list from since
+// the previous Age, and keeps one in use.
+func TestTypeKeyAge(t *testing.T) {
+	k := NewTypeKeyOf("aged", 64, nil)
+	fill := func() {
+		var n Nursery
+		for range 2*k.PerList() + 1 {
+			n.Put(k, unsafe.Pointer(new([64]byte)))
+		}
+		n.Flush()
+	}
+	fill()
+	if k.DepotLen() != 2 {
+		t.Fatalf("depot %d", k.DepotLen())
+	}
+	var taker Nursery
+	taker.Get(k) // takes a list
+	if k.Age() || k.DepotLen() != 1 {
+		t.Fatalf("Age drained a depot in use (depot %d)", k.DepotLen())
+	}
+	if !k.Age() || k.DepotLen() != 0 {
+		t.Fatalf("Age kept a depot unused since the previous Age (depot %d)", k.DepotLen())
+	}
+	taker.Flush()
+}
+
+// TestSlotHold: Hold(true) succeeds only on a slot that an earlier
+// Hold(true) found idle and that was not pinned since; Hold(false) on any
+// idle slot; neither on a pinned one; and a Pin waits until Unhold.
+func TestSlotHold(t *testing.T) {
+	var clock atomic.Uint64
+	clock.Store(5)
+	s := NewSlot()
+	defer s.Release()
+	if s.Hold(true) {
+		t.Fatal("Hold(true) on a slot used since the last sweep")
+	}
+	if !s.Hold(true) {
+		t.Fatal("Hold(true) on an aged idle slot failed")
+	}
+	pinned := make(chan struct{})
+	go func() {
+		s.Pin(&clock)
+		close(pinned)
+	}()
+	select {
+	case <-pinned:
+		t.Fatal("Pin went on while the slot was held")
+	case <-time.After(20 * time.Millisecond):
+	}
+	s.Unhold()
+	<-pinned
+	if s.Hold(false) {
+		t.Fatal("Hold(false) on a pinned slot")
+	}
+	s.Unpin()
+	if s.Hold(true) {
+		t.Fatal("Hold(true) on a slot pinned since the last sweep")
+	}
+	if !s.Hold(true) {
+		t.Fatal("Hold(true) on a slot left idle since the last Hold(true) failed")
+	}
+	s.Unhold()
+	if !s.Hold(false) {
+		t.Fatal("Hold(false) on an idle slot failed")
+	}
+	s.Unhold()
+}
+
+// TestSlotHoldHammer: an owner that touches its private state only while
+// pinned, and holders that touch it only while holding, never overlap. Run
+// it with -race: an overlap is a data race on the state.
+func TestSlotHoldHammer(t *testing.T) {
+	var clock atomic.Uint64
+	clock.Store(1)
+	s := NewSlot()
+	defer s.Release()
+	var state, inside int // the owner's private state; inside: who is in
+	var bad atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; !stop.Load(); i++ {
+			s.Pin(&clock)
+			if inside != 0 {
+				bad.Add(1)
+			}
+			inside = 1
+			state++
+			inside = 0
+			s.Unpin()
+		}
+	})
+	for g := range 2 {
+		wg.Go(func() {
+			for !stop.Load() {
+				if s.Hold(g == 0) {
+					if inside != 0 {
+						bad.Add(1)
+					}
+					inside = 2
+					state = 0
+					inside = 0
+					s.Unhold()
+				}
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Fatalf("%d overlaps", bad.Load())
+	}
+}

@@ -20,8 +20,18 @@ const Idle = math.MaxUint64
 type Slot struct {
 	_    cpu.CacheLinePad
 	snap atomic.Uint64
+	// hold lets another goroutine work on the owner's per-worker state (its
+	// nursery) while the owner is idle: see [Slot.Hold].
+	hold atomic.Uint32
 	_    cpu.CacheLinePad
 }
+
+// States of Slot.hold.
+const (
+	holdUsed uint32 = iota // pinned since the last Hold(true)
+	holdAged               // a Hold(true) found it idle; not pinned since
+	holdHeld               // held: Pin waits
+)
 
 // registry is the set of all slots, live or free. It only grows; a slot of a
 // descriptor that the Go GC collected is handed to the next NewSlot.
@@ -41,6 +51,7 @@ func NewSlot() *Slot {
 	if n := len(registry.free); n > 0 {
 		s := registry.free[n-1]
 		registry.free = registry.free[:n-1]
+		s.hold.Store(holdUsed)
 		return s
 	}
 	s := new(Slot)
@@ -77,7 +88,66 @@ func (s *Slot) Pin(clock *atomic.Uint64) uint64 {
 	// seq-cst store, then seq-cst load: a horizon scan that misses this store
 	// loaded the clock before it, so the returned snapshot is >= that horizon.
 	s.snap.Store(clock.Load())
+	// seq-cst load after the store: pairs with Hold (Dekker). Either Hold
+	// sees the snapshot and lets go, or we see it held and wait.
+	if s.hold.Load() != holdUsed {
+		s.pinSlow()
+	}
 	return clock.Load()
+}
+
+// pinSlow marks the slot used, after waiting for a Hold to end.
+func (s *Slot) pinSlow() {
+	for i := 0; ; i++ {
+		switch s.hold.Load() {
+		case holdUsed:
+			return
+		case holdAged:
+			if s.hold.CompareAndSwap(holdAged, holdUsed) {
+				return
+			}
+		default: // held: the holder saw the slot idle and works on the owner's state
+			if i < 64 {
+				continue
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
+// Hold lets the caller work on the slot owner's private state (stm flushes
+// its nursery) while the owner runs no transaction: it reports true if the
+// slot is idle, and then every later [Slot.Pin] waits until [Slot.Unhold].
+// The owner must touch that state only while it is pinned. With aged set,
+// Hold succeeds only if an earlier Hold(true) found the slot idle and it has
+// not been pinned since, and otherwise marks it for the next; a sweep that
+// calls Hold(true) now and then thus reaches the workers that stayed idle
+// for a whole period, such as those of exited goroutines.
+func (s *Slot) Hold(aged bool) bool {
+	h := s.hold.Load()
+	if aged && h == holdUsed {
+		s.hold.CompareAndSwap(holdUsed, holdAged)
+		return false
+	}
+	// seq-cst CAS, then seq-cst load of the snapshot: the Dekker pairing
+	// with Pin's store and load. A Pin whose store we miss loads hold after
+	// this CAS, and waits.
+	if h == holdHeld || !s.hold.CompareAndSwap(h, holdHeld) {
+		return false
+	}
+	// acquire: the owner's last use of its state happened before its Unpin.
+	if s.snap.Load() != Idle {
+		s.hold.Store(holdUsed)
+		return false
+	}
+	return true
+}
+
+// Unhold ends a successful [Slot.Hold]; the slot stays marked aged.
+func (s *Slot) Unhold() {
+	// release: our work on the owner's state happens before its next Pin
+	// goes on.
+	s.hold.Store(holdAged)
 }
 
 // Repin moves an announced snapshot forward to rv, which must be >= the value

@@ -6,10 +6,6 @@ import (
 	"github.com/hytm/hytm/gc"
 )
 
-// trimReserve bounds the unreachable nodes a walk leaves linked below its
-// cut point for later walks to recycle (trimN).
-const trimReserve = trimDepth
-
 // trimDepth is the chain depth (versions at or above the horizon) beyond
 // which a commit ticks the clock and rescans the horizon. It trades version
 // memory for fewer writes to shared lines: one tick and one scan per
@@ -239,8 +235,8 @@ func (tx *Tx) installWrites(wv uint64, announce bool) (long bool) {
 		}
 		// Trim lazily: walk the chain only when it has grown by trimDepth
 		// since the last cut, so a commit usually does O(1) work here.
-		if trimDue(n.depth) {
-			if tx.trimN(e.h, n, tx.w.nurseryRoom(e.h)) {
+		if trimDue(n.depth) || cutDue(e.h, n.depth) {
+			if tx.trim(e.h, n) {
 				long = true
 			}
 		} else if n.depth > 2 && !e.h.queued.Load() {
@@ -277,6 +273,24 @@ func trimDue(depth uint32) bool {
 	return depth&(depth-1) == 0
 }
 
+// cutDue reports whether a chain that a snapshot kept deeper than
+// 4*trimDepth, which trimDue walks only as its depth doubles, can be cut
+// now: its trim hint (mark) is at or below the cached horizon, so trim
+// finds the cut point at mark or one step below it (every commit ticks, so
+// the versions below mark are stamped below it), and something lies below.
+// Once the snapshot ends, the next commit on the Var after a horizon rescan
+// returns the versions it held, rather than the one that doubles the depth.
+// (At, not only below: a worker that is the only one ticking rescans the
+// horizon right after its commit, to that commit's stamp, which its next
+// commit's mark then carries.) The caller holds h's lock.
+func cutDue(h *varHeader, depth uint32) bool {
+	if depth <= 4*trimDepth {
+		return false
+	}
+	m := h.mark
+	return m != nil && h.markAbove+2 < depth && m.ts <= gc.CachedHorizon()
+}
+
 // unlock releases the first n write locks taken by commit, unchanged.
 func (tx *Tx) unlock(n int) {
 	for i := 0; i < n; i++ {
@@ -287,17 +301,10 @@ func (tx *Tx) unlock(n int) {
 }
 
 // trim cuts h's chain below the newest version older than the cached
-// horizon and recycles what it cut. The caller holds h's commit lock. It
-// reports whether the chain stays longer than trimDepth.
-func (tx *Tx) trim(h *varHeader, head *vnode) bool { return tx.trimN(h, head, -1) }
-
-// trimN is trim that recycles at most room nodes when room >= 0. A commit
-// passes the room left in its nursery: up to trimReserve more nodes of the
-// unreachable tail stay linked below the cut point (no reader goes there)
-// and are recycled by later walks, so that a large batch is not dropped to
-// the Go GC only to be allocated again by the next Stores; the rest is
-// dropped.
-func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
+// horizon and recycles the whole tail it cut (recycle): nothing stays
+// linked below the cut point. The caller holds h's commit lock. It reports
+// whether the chain stays longer than trimDepth/2.
+func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 	hz := gc.CachedHorizon()
 	n := head
 	depth := uint32(1)
@@ -317,42 +324,22 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 		n = p
 		depth++
 	}
-	remaining := uint32(0)
 	if n.ts < hz {
 		if cut := n.prev.Load(); cut != nil {
 			// Readers stop at n or above (n.ts < hz <= rv, and every
 			// version stamped <= rv was installed before a reader could
-			// pass it: writers lock before they tick), so none loads n.prev; the atomic store is for the
-			// race detector's benefit and costs little at one per
-			// trimDepth commits.
-			rest, _ := tx.recycle(h, cut, room)
-			if rest != nil {
-				// Keep up to trimReserve more nodes linked below n for the
-				// next walks' recycling, and hand the rest to the depot, so
-				// that a worker whose nursery stays full cannot grow the
-				// chain without bound.
-				last, kept := rest, uint32(1)
-				for ; kept < trimReserve; kept++ {
-					p := last.prev.Load()
-					if p == nil {
-						break
-					}
-					last = p
-				}
-				if drop := last.prev.Load(); drop != nil {
-					last.prev.Store(nil)
-					tx.recycle(h, drop, -1) // to the depot, or the Go GC
-				}
-				remaining = kept
-			}
-			n.prev.Store(rest)
+			// pass it: writers lock before they tick), so none loads
+			// n.prev; the atomic store is for the race detector's benefit
+			// and costs little at one per trimDepth commits.
+			n.prev.Store(nil)
+			tx.recycle(h, cut)
 		}
 	}
 	if !jumped {
 		// The cut point is the head: mark, below it, is gone.
 		h.mark, h.markAbove = nil, 0
 	}
-	head.depth = depth + remaining
+	head.depth = depth
 	if depth > 2 && !h.queued.Load() {
 		// A snapshot holds versions (or unticked hardware commits share
 		// the horizon's stamp): make sure the chain is trimmed once they fall
@@ -362,59 +349,37 @@ func (tx *Tx) trimN(h *varHeader, head *vnode, room int) bool {
 	return depth > trimDepth/2
 }
 
-// recycle gives the cut-off chain starting at n to the worker's nursery,
-// and returns how many nodes it recycled. With max >= 0 it recycles at most
-// max nodes and returns the rest of the chain, still linked, for later walks;
-// with max < 0 it recycles the whole chain, through the type's depot once
-// the nursery is full, and returns a nil rest.
-func (tx *Tx) recycle(h *varHeader, n *vnode, max int) (rest *vnode, k int) {
+// recycle gives the cut-off chain starting at n, which no snapshot can
+// reach, to the worker's nursery, in batches: the nursery clears each node
+// it keeps (package gc, NewTypeKeyOf), trades full lists with the type's
+// depot, and leaves what neither has room for (MaxFree, ListBytes,
+// DepotMags, MaxKeptBytes) to the Go GC. Each node is unlinked, so that one
+// stale pointer to it cannot retain the rest.
+func (tx *Tx) recycle(h *varHeader, n *vnode) {
 	shelf := tx.w.nursery.Shelf(h.tkey)
-	room := 0
-	if nurseryEnabled {
-		room = shelf.Room()
-		if max >= 0 {
-			room = min(room, max)
-		}
-	}
 	// Collect on the stack and put in one copy: appending node by node
 	// chains every iteration through the free list's length in memory.
 	var buf [gc.MaxFree]unsafe.Pointer
-	for ; n != nil && k < room; k++ {
-		next := n.prev.Load()
-		n.setPrevPrivate(nil)
-		buf[k] = unsafe.Pointer(n)
-		n = next
-	}
-	if nurseryEnabled {
-		shelf.PutAll(buf[:k])
-	}
-	if max < 0 {
-		// The rest goes in batches through the shelf, which trades full
-		// lists with the type's depot (package gc) and leaves what the
-		// depot cannot take to the Go GC.
-		total := k
-		for n != nil {
-			b := 0
-			for ; n != nil && b < len(buf); b++ {
-				next := n.prev.Load()
-				n.setPrevPrivate(nil) // unlinked, so one stale pointer cannot retain the rest
-				buf[b] = unsafe.Pointer(n)
-				n = next
-			}
-			if nurseryEnabled {
-				shelf.PutAll(buf[:b])
-			}
-			total += b
+	total := 0
+	for n != nil {
+		b := 0
+		for ; n != nil && b < len(buf); b++ {
+			next := n.prev.Load()
+			n.setPrevPrivate(nil)
+			buf[b] = unsafe.Pointer(n)
+			n = next
 		}
-		tx.w.stats.addN(statTrimmed, uint64(total)) // one add per cut, not per node
-		return nil, k
+		if nurseryEnabled {
+			shelf.PutAll(buf[:b])
+		}
+		total += b
 	}
-	tx.w.stats.addN(statTrimmed, uint64(k))
-	return n, k
+	tx.w.stats.addN(statTrimmed, uint64(total)) // one add per cut, not per node
 }
 
 // releaseNode gives a node that no snapshot can reach (cut below the
-// horizon, or a discarded tentative version) to the worker's nursery.
+// horizon, or a discarded tentative version) to the worker's nursery, which
+// clears its value.
 func (w *worker) releaseNode(h *varHeader, n *vnode) {
 	if n == nil {
 		return // already installed (an entry whose commit went through)
@@ -422,14 +387,6 @@ func (w *worker) releaseNode(h *varHeader, n *vnode) {
 	if nurseryEnabled {
 		w.nursery.Put(h.tkey, unsafePointer(n))
 	}
-}
-
-// nurseryRoom is how many more nodes of h's type the worker's nursery keeps.
-func (w *worker) nurseryRoom(h *varHeader) int {
-	if !nurseryEnabled {
-		return -1 // nothing is kept: cut everything, the Go GC frees it
-	}
-	return gc.MaxFree - w.nursery.Len(h.tkey)
 }
 
 // maintain ticks the clock if hardware commits have been stamping its

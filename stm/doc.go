@@ -55,7 +55,10 @@
 //
 // Memory. Versions that no live snapshot can see are cut from their chains
 // and recycled (package gc), so chains stay short and a steady-state
-// transaction allocates nothing.
+// transaction allocates nothing. A recycled version keeps no value alive
+// (its value is cleared when a nursery keeps it), what is kept for reuse is
+// bounded by bytes process-wide, and it is given back to the Go GC when
+// goroutines stop running transactions (see [TrimAll]).
 //
 // # Memory model
 //
@@ -150,15 +153,17 @@
 //
 // Trimming is lazy: a commit walks its Var's chain only when the chain has
 // grown by trimDepth versions since the last walk (then only as it doubles,
-// while a snapshot holds it), cuts below the newest version older than the
-// cached horizon, and recycles at most what its nursery has room for,
-// leaving up to trimReserve more nodes linked below the cut for later walks
-// and handing the rest to the type's depot (package gc). A per-Var hint (the
-// newest version stamped before the head's stamp) makes the cut point known
-// without a walk whenever it is below the horizon. Every
+// while a snapshot holds it, or as soon as the hint below is under the
+// horizon: cutDue), cuts below the newest version older than the cached
+// horizon, and hands the whole tail to its nursery, which clears the values
+// of the nodes it keeps and passes full lists to the type's depot; what
+// neither has room for (a byte bound, package gc) goes to the Go GC. A
+// per-Var hint (the newest version stamped before the head's stamp) makes
+// the cut point known without a walk whenever it is below the horizon. Every
 // horizonEvery commits, or sooner while chains stay long, the worker rescans
 // the horizon after its attempt has ended and trims a few Vars from the trim
-// queue (Vars left with more than two versions).
+// queue (Vars left with more than two versions). Free nodes of idle workers
+// go to the Go GC after a GC cycle, or at TrimAll (sweep.go).
 //
 // Commit (writers):
 //  1. lock each written Var by CAS on its meta word (fail: abort);
@@ -201,6 +206,7 @@
 //	tx.go           Tx, workers, Atomically, the attempt loop
 //	commit.go       the commit protocol and trimming
 //	trimqueue.go    amortized trimming of Vars no longer written
+//	sweep.go        flushing idle workers' nurseries (exited goroutines)
 //	retry.go        Retry, OrElse, waiting and waking
 //	irrevocable.go  the irrevocable token and Inevitable
 //	clock.go        the global clock

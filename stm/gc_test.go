@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hytm/hytm/gc"
 )
 
 // Tests of version reclamation (package gc as stm uses it). They read global
@@ -605,4 +607,128 @@ func TestValidationSkipNeedsUntouchedClock(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, runs, "the first attempt read a stale a and must not commit")
 	require.Equal(t, 21, b.Peek())
+}
+
+// idleWorkerWithNodes runs transactions on a new goroutine until its worker's
+// nursery holds free nodes of v's type, lets the goroutine exit, and returns
+// the worker. The nursery is read inside a transaction, while pinned, as its
+// owner reads it.
+func idleWorkerWithNodes(t *testing.T, v *Var[int]) *worker {
+	t.Helper()
+	var w *worker
+	held := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 4 * trimDepth {
+			_ = Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
+		}
+		// A discarded tentative version goes back to the nursery too.
+		_ = Atomically(func(tx *Tx) error { v.Store(tx, 0); return errDiscard })
+		_ = Atomically(func(tx *Tx) error {
+			w, held = tx.w, tx.w.nursery.Len(v.h.tkey)
+			return nil
+		})
+	}()
+	<-done
+	if held == 0 {
+		t.Fatal("the worker's nursery holds no node")
+	}
+	return w
+}
+
+// nurseryLen reads an idle worker's nursery under a Hold of its slot, or
+// reports false if the worker is pinned or held by a sweep.
+func nurseryLen(w *worker, k *gc.TypeKey) (int, bool) {
+	if !w.slot.Hold(false) {
+		return 0, false
+	}
+	defer w.slot.Unhold()
+	return w.nursery.Len(k), true
+}
+
+// TestSweepFlushesExitedGoroutinesNursery: the nursery of a worker whose
+// goroutine exited is flushed (its free nodes go to the Go GC) by the
+// per-GC-cycle sweep, at the latest by the second sweep after its last
+// transaction; and at once by TrimAll.
+func TestSweepFlushesExitedGoroutinesNursery(t *testing.T) {
+	v := NewVar(0)
+	t.Run("GC", func(t *testing.T) {
+		w := idleWorkerWithNodes(t, v)
+		start := gcSweeps.Load()
+		for i := 0; gcSweeps.Load() < start+2; i++ {
+			if i == 200 {
+				t.Fatalf("%d sweeps after 200 GC cycles", gcSweeps.Load()-start)
+			}
+			runtime.GC()
+			time.Sleep(time.Millisecond)
+		}
+		for {
+			if n, ok := nurseryLen(w, v.h.tkey); ok {
+				if n != 0 {
+					t.Fatalf("nursery holds %d nodes after two sweeps", n)
+				}
+				return
+			}
+			runtime.Gosched()
+		}
+	})
+	t.Run("TrimAll", func(t *testing.T) {
+		w := idleWorkerWithNodes(t, v)
+		TrimAll()
+		for {
+			if n, ok := nurseryLen(w, v.h.tkey); ok {
+				if n != 0 {
+					t.Fatalf("nursery holds %d nodes after TrimAll", n)
+				}
+				return
+			}
+			runtime.Gosched()
+		}
+	})
+}
+
+// TestGCDeepChainCutAfterReader: a Var that a long reader made deeper than
+// 4*trimDepth is cut by its own commits once the reader ends (as soon as a
+// horizon rescan passes its trim hint), not only when its depth doubles:
+// within 2*horizonEvery commits on it, its chain is back under trimDepth.
+func TestGCDeepChainCutAfterReader(t *testing.T) {
+	drainTrimQueue(t)
+	const deep = 600 // between 512 and 1024: no doubling walk soon
+	v, x := NewVar(0), NewVar(0)
+	started, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		first := true
+		_ = Atomically(func(tx *Tx) error {
+			v.Load(tx)
+			if first {
+				first = false
+				close(started)
+				<-release
+			}
+			return nil
+		})
+	}()
+	<-started
+	for range deep {
+		_ = Atomically(func(tx *Tx) error { // multi-Var: ticks the clock
+			v.Store(tx, v.Load(tx)+1)
+			x.Store(tx, x.Load(tx)+1)
+			return nil
+		})
+	}
+	if l := chainLen(&v.h); l != deep+1 {
+		t.Fatalf("chain %d while the reader lives, want %d", l, deep+1)
+	}
+	close(release)
+	<-done
+	for i := range 2 * horizonEvery {
+		_ = Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)+1); return nil })
+		if l := chainLen(&v.h); l < trimDepth {
+			t.Logf("chain %d after %d commits", l, i+1)
+			return
+		}
+	}
+	t.Fatalf("chain %d after %d commits since the reader ended", chainLen(&v.h), 2*horizonEvery)
 }

@@ -263,7 +263,13 @@ func RunHardware(fn func(tx *Tx) error, mode HWMode) (st htm.Status, readOnly bo
 		}
 	}()
 	if mode == HWReal {
+		// A real attempt reads no snapshot, but it takes nodes from the
+		// nursery and its commit trims into it: pin around it, so that a
+		// sweep (sweep.go) leaves the nursery alone meanwhile. The pin
+		// only keeps versions from being trimmed for the attempt's length.
+		w.slot.Pin(&clock.v)
 		st, err = tx.runReal(fn, c)
+		w.slot.Unpin()
 	} else {
 		st, err = tx.runEmulated(fn, c)
 	}

@@ -140,20 +140,23 @@ func trimQueuedPinned(w *worker, n int, wait bool) {
 	}
 }
 
-// TrimAll trims every queued Var now and empties the shared depots of free
-// version nodes (package gc). Tests and long-running programs that have just
-// ended a long read-only transaction can call it to return memory at once
-// rather than over the next commits.
+// TrimAll trims every queued Var now, and lets the Go GC have the free
+// version nodes kept for reuse (package gc): those in the shared depots and
+// in the nurseries of every worker that runs no transaction at the time.
+// Tests and long-running programs that have just ended a long read-only
+// transaction can call it to return memory at once rather than over the
+// next commits and GC cycles.
 func TrimAll() {
 	w := getWorker()
 	// Tick first: unticked hardware commits stamp the current clock, and
 	// only versions strictly below the horizon can be trimmed.
 	gc.Horizon(clock.v.Add(1))
 	trimQueuedWait(w, int(trimQ.n.Load()), true)
-	putWorker(w)
+	putWorker(w) // flushes w's nursery
 	// Hand the free nodes kept for all workers back to the Go GC too.
 	typeKeys.Range(func(_, k any) bool {
 		k.(*gc.TypeKey).Drain()
 		return true
 	})
+	sweepIdle(false)
 }

@@ -119,11 +119,24 @@ func newWorker() *worker {
 	w.tx.w = w
 	w.backoff.Seed(uint64(uintptr(unsafePointer(w))) * 0x9E3779B97F4A7C15)
 	w.waiter.ch = make(chan struct{}, 1)
+	registerWorker(w) // sweep.go
 	return w
 }
 
-func getWorker() *worker  { return workerPool.Get().(*worker) }
-func putWorker(w *worker) { workerPool.Put(w) }
+func getWorker() *worker { return workerPool.Get().(*worker) }
+
+// putWorker returns a worker to the pool, with an empty nursery: the pool
+// may drop it at any GC, and it must hold neither free nodes nor the room
+// they reserve (sweep.go). The worker is not pinned here, so it holds its
+// own slot to flush, as a sweep does; if a sweep holds it, the sweep
+// flushes it.
+func putWorker(w *worker) {
+	if w.slot.Hold(false) {
+		w.nursery.Flush()
+		w.slot.Unhold()
+	}
+	workerPool.Put(w)
+}
 
 // Atomically runs fn as one transaction and returns its error.
 //

@@ -125,13 +125,50 @@ func (*noCopy) Unlock() {}
 
 var typeKeys sync.Map // reflect.Type -> *gc.TypeKey
 
+// typeKeyFor returns the node type key of version[T]: its size, for the
+// byte bounds of package gc, and, if T holds pointers, clearVals[T], so that
+// free nodes in nurseries and depots keep none of the user's data alive.
 func typeKeyFor[T any]() *gc.TypeKey {
 	t := reflect.TypeFor[T]()
 	if k, ok := typeKeys.Load(t); ok {
 		return k.(*gc.TypeKey)
 	}
-	k, _ := typeKeys.LoadOrStore(t, gc.NewTypeKey(t.String()))
+	var clr func([]unsafe.Pointer)
+	if hasPointers(t) {
+		clr = clearVals[T]
+	}
+	k, _ := typeKeys.LoadOrStore(t, gc.NewTypeKeyOf(t.String(), unsafe.Sizeof(version[T]{}), clr))
 	return k.(*gc.TypeKey)
+}
+
+// clearVals zeroes the values of version[T] nodes that no snapshot can
+// reach any more (package gc calls it when a nursery keeps them).
+func clearVals[T any](ps []unsafe.Pointer) {
+	var zero T
+	for _, p := range ps {
+		(*version[T])(p).val = zero
+	}
+}
+
+// hasPointers reports whether values of type t hold pointers (which a free
+// node must not keep).
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return false
+	}
+	return true // pointers, strings, slices, maps, channels, funcs, interfaces
 }
 
 // NewVar returns a Var holding v, as if committed before every transaction.
