@@ -201,7 +201,7 @@ func (v *Var[T]) Load(tx *Tx) T {
 	if tx != nil && tx.state == txFast && v != nil {
 		m := v.h.meta.Load() // acquire; after the snapshot's clock load
 		if m&metaMulti == 0 {
-			n := v.h.head.Load() // acquire: pairs with the head store in commit
+			n := v.h.head.Load()           // acquire: pairs with the head store in commit
 			if n != nil && n.ts <= tx.rv { // nil: a zero Var (loadSlow panics)
 				tx.reads = append(tx.reads, readEntry{h: &v.h, meta: m &^ metaLocked, node: n})
 				return nodeVal[T](n)
