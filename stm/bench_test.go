@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/hytm/hytm/stm"
 )
 
@@ -99,6 +101,40 @@ func BenchmarkDisjointIncr(b *testing.B) {
 			}
 		})
 	})
+	// clockfloor runs only what every writing transaction does to the one
+	// line all goroutines share, the global clock: a load at begin (the
+	// snapshot) and an atomic add at commit (the tick that orders the commit
+	// for every later snapshot, doc.go "Clock"), with about as much private
+	// work in between as one stm transaction does (private). Its scaling
+	// from 1 to 2 goroutines bounds stm's: when moving a cache line between
+	// cores costs more than a transaction, neither scales.
+	b.Run("clockfloor", func(b *testing.B) {
+		var clk struct {
+			_ cpu.CacheLinePad
+			v atomic.Uint64
+			_ cpu.CacheLinePad
+		}
+		b.RunParallel(func(pb *testing.PB) {
+			x := uint64(1)
+			for pb.Next() {
+				x += clk.v.Load()
+				x = private(x)
+				x += clk.v.Add(1)
+			}
+			sink.Add(x)
+		})
+	})
+	// private is clockfloor's private work alone: the 1-goroutine baseline
+	// of the floor.
+	b.Run("private", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			x := uint64(1)
+			for pb.Next() {
+				x = private(x)
+			}
+			sink.Add(x)
+		})
+	})
 }
 
 func BenchmarkSharedIncr(b *testing.B) {
@@ -129,4 +165,19 @@ func BenchmarkSharedIncr(b *testing.B) {
 		aborts.Store(after.TotalAborts() - before.TotalAborts())
 		b.ReportMetric(float64(aborts.Load())/float64(b.N), "aborts/op")
 	})
+}
+
+var sink atomic.Uint64
+
+// private is about 60 ns of work on registers only (a xorshift chain the
+// compiler cannot fold), standing for a transaction's private part.
+//
+//go:noinline
+func private(x uint64) uint64 {
+	for range 35 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+	}
+	return x
 }
