@@ -51,13 +51,13 @@ func BenchmarkContended2(b *testing.B) {
 		}
 	})
 	b.Run("floor", func(b *testing.B) {
-		// The five locked instructions of an uncontended single-Var stm
+		// The six locked instructions of an uncontended single-Var stm
 		// commit, and nothing else: pin the snapshot (seq-cst store to the
-		// worker's own line), lock the Var with a CAS, publish the new head
-		// (seq-cst pointer store), unlock (seq-cst store), unpin (seq-cst
-		// store). Go's atomic stores are XCHG on amd64; it has no
-		// release-only store. The clock is only loaded, as in the
-		// single-Var path.
+		// worker's own line), lock the Var with a CAS, tick the clock (an
+		// atomic add: every writing commit ticks, doc.go "Clock"), publish
+		// the new head (seq-cst pointer store), unlock (seq-cst store),
+		// unpin (seq-cst store). Go's atomic stores are XCHG on amd64; it
+		// has no release-only store.
 		//
 		// One goroutine runs them back to back. That is the regime that
 		// gives the mutex its figure: a cache-line handoff between cores
@@ -76,6 +76,7 @@ func BenchmarkContended2(b *testing.B) {
 				m = meta.Load()
 			}
 			x++
+			clock.Add(1)
 			head.Store(&next)
 			meta.Store(m + 2)
 			slot.Store(0)
