@@ -72,20 +72,7 @@ func TestGCTrimCounts(t *testing.T) {
 	created.Add(nv)
 
 	// A long reader pins its snapshot for the first part of the run.
-	started, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		first := true
-		_ = Atomically(func(tx *Tx) error {
-			vs[0].Load(tx)
-			if first {
-				first = false
-				close(started)
-				<-release
-			}
-			return nil
-		})
-	}()
+	started, release, done := longReader(func(tx *Tx) { vs[0].Load(tx) })
 	<-started
 
 	var wg sync.WaitGroup
@@ -444,20 +431,7 @@ func TestGCBoundedMemory(t *testing.T) {
 	oneVersion := heapAlloc() - before
 
 	per := commits / workers
-	started, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		first := true
-		_ = Atomically(func(tx *Tx) error {
-			vs[0].Load(tx)
-			if first {
-				first = false
-				close(started)
-				<-release
-			}
-			return nil
-		})
-	}()
+	started, release, done := longReader(func(tx *Tx) { vs[0].Load(tx) })
 	var wg sync.WaitGroup
 	for g := range workers {
 		wg.Add(1)
@@ -696,20 +670,7 @@ func TestGCDeepChainCutAfterReader(t *testing.T) {
 	drainTrimQueue(t)
 	const deep = 600 // between 512 and 1024: no doubling walk soon
 	v, x := NewVar(0), NewVar(0)
-	started, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		first := true
-		_ = Atomically(func(tx *Tx) error {
-			v.Load(tx)
-			if first {
-				first = false
-				close(started)
-				<-release
-			}
-			return nil
-		})
-	}()
+	started, release, done := longReader(func(tx *Tx) { v.Load(tx) })
 	<-started
 	for range deep {
 		_ = Atomically(func(tx *Tx) error { // multi-Var: ticks the clock
@@ -731,4 +692,25 @@ func TestGCDeepChainCutAfterReader(t *testing.T) {
 		}
 	}
 	t.Fatalf("chain %d after %d commits since the reader ended", chainLen(&v.h), 2*horizonEvery)
+}
+
+// longReader starts a read-only transaction that loads what load loads and
+// then blocks, its snapshot pinned, until release is closed. started is
+// closed once the snapshot is pinned, done once the transaction has ended.
+func longReader(load func(tx *Tx)) (started, release, done chan struct{}) {
+	started, release, done = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		first := true
+		_ = Atomically(func(tx *Tx) error {
+			load(tx)
+			if first {
+				first = false
+				close(started)
+				<-release
+			}
+			return nil
+		})
+	}()
+	return started, release, done
 }
