@@ -220,29 +220,12 @@ func (tx *Tx) installWrites(wv uint64, announce bool) (long bool) {
 	for i := range tx.writes {
 		e := &tx.writes[i]
 		n := e.node
-		old := e.h.head.Load()
-		n.ts, n.depth = wv, old.depth+1
-		if old.ts < wv {
-			e.h.mark, e.h.markAbove = old, 1
-		} else if e.h.mark != nil {
-			e.h.markAbove++
-		}
-		n.setPrevPrivate(old)
-		// release: publishes n's fields to every reader that loads head.
-		e.h.head.Store(n)
+		e.h.link(n, wv)
 		if announce && hooks.softwareWrite != nil {
 			hooks.softwareWrite(e.h)
 		}
-		// Trim lazily: walk the chain only when it has grown by trimDepth
-		// since the last cut, so a commit usually does O(1) work here.
-		if trimDue(n.depth) || cutDue(e.h, n.depth) {
-			if tx.trim(e.h, n) {
-				long = true
-			}
-		} else if n.depth > 2 && !e.h.queued.Load() {
-			// Longer than two versions and not trimmed now: queue it, so
-			// that it is trimmed even if it is never written again.
-			enqueueTrim(e.h)
+		if tx.trimLazily(e.h, n) {
+			long = true
 		}
 		// release: unlock with the next sequence number.
 		e.h.meta.Store((e.old>>metaShift + 1) << metaShift)
@@ -254,6 +237,42 @@ func (tx *Tx) installWrites(wv uint64, announce bool) (long bool) {
 		e.node = nil
 	}
 	return long
+}
+
+// link installs n, stamped wv, at the head of h's chain, with the trim
+// bookkeeping: n's depth, and the hint (mark, markAbove) to the newest
+// version stamped below the head's stamp. The caller holds h's commit lock,
+// or runs inside an RTM transaction that read h's meta unlocked (the
+// hardware makes the whole commit one atomic step, hwCommitReal): either way
+// no other commit touches h meanwhile. Software and hardware commits share
+// it, so that both keep the bookkeeping trimming relies on.
+func (h *varHeader) link(n *vnode, wv uint64) {
+	old := h.head.Load()
+	n.ts, n.depth = wv, old.depth+1
+	if old.ts < wv {
+		h.mark, h.markAbove = old, 1
+	} else if h.mark != nil {
+		h.markAbove++
+	}
+	n.setPrevPrivate(old)
+	// release: publishes n's fields to every reader that loads head.
+	h.head.Store(n)
+}
+
+// trimLazily trims h, whose head is n, if its depth says a walk is due, and
+// otherwise queues it when it is longer than two versions, so that it is
+// trimmed even if it is never written again. The caller holds h's lock. It
+// reports whether a walk left the chain long.
+func (tx *Tx) trimLazily(h *varHeader, n *vnode) bool {
+	// Walk the chain only when it has grown by trimDepth since the last
+	// cut, so a commit usually does O(1) work here.
+	if trimDue(n.depth) || cutDue(h, n.depth) {
+		return tx.trim(h, n)
+	}
+	if n.depth > 2 && !h.queued.Load() {
+		enqueueTrim(h)
+	}
+	return false
 }
 
 // trimDue reports whether a commit that made a chain depth deep walks it.

@@ -83,12 +83,11 @@ func (tx *Tx) runReal(fn func(tx *Tx) error, c *HWContext) (st htm.Status, err e
 			c.bIrr = irrev.active.Load() != 0
 		}
 	}
-	// After an abort the hardware restored the log and the nursery; after a
-	// commit the nodes are published. Either way nothing is ours any more.
-	for i := range tx.writes {
-		tx.writes[i].node = nil
-	}
-	tx.writes = tx.writes[:0]
+	// After an abort the hardware restored the log (empty) and the nursery;
+	// after a commit the installed entries are nil (hwCommitReal). What is
+	// left are the nodes of a body that returned an error after its Stores:
+	// they go back to the nursery instead of to the Go GC.
+	tx.rollback()
 	tx.hwEnd()
 	return st, err
 }
@@ -122,25 +121,28 @@ func (tx *Tx) hwCommitReal() {
 		if m&metaLocked != 0 {
 			htm.AbortLockBusy()
 		}
-		n := e.node
-		n.ts = wv
-		n.prev.Store(e.h.head.Load())
-		e.h.head.Store(n)
+		e.h.link(e.node, wv) // depth and trim hint, as a software commit keeps them
 		e.h.meta.Store((m>>metaShift + 1) << metaShift)
+		e.node = nil // published: runReal's rollback must not take it back
 	}
 }
 
-// hwAfterCommit trims the chains a hardware commit grew and wakes Retry
-// waiters, outside the transaction. Trimming needs the Var's lock; a Var
-// whose lock is busy is trimmed by that commit instead.
+// hwAfterCommit trims the chains a hardware commit grew, lazily as a
+// software commit does (trimLazily: a walk only when the depth that link
+// recorded says one is due), and wakes Retry waiters, outside the
+// transaction. Trimming needs the Var's lock; a Var whose lock is busy is
+// trimmed by that commit instead.
 func (tx *Tx) hwAfterCommit() {
 	long := false
 	for i := range tx.writes {
 		h := tx.writes[i].h
+		// acq-rel CAS: the commit lock without the multi bit (a trim
+		// installs nothing).
 		if m := h.meta.Load(); m&metaLocked == 0 && h.meta.CompareAndSwap(m, m|metaLocked) {
-			if tx.trim(h, h.head.Load()) {
+			if tx.trimLazily(h, h.head.Load()) {
 				long = true
 			}
+			// release: unlock, unchanged sequence (no new version).
 			h.meta.Store(m)
 		}
 		if h.nwait.Load() != 0 {
