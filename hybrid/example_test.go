@@ -23,3 +23,23 @@ func Example() {
 	fmt.Println(sa, sb)
 	// Output: 70 30
 }
+
+func ExampleAtomicallyValue() {
+	stock := hybrid.NewVar(3)
+	take := func() (bool, error) {
+		return hybrid.AtomicallyValue(func(tx *hybrid.Tx) (bool, error) {
+			n := stock.Load(tx)
+			if n == 0 {
+				return false, nil
+			}
+			stock.Store(tx, n-1)
+			return true, nil
+		})
+	}
+	for range 4 {
+		ok, _ := take()
+		fmt.Print(ok, " ")
+	}
+	fmt.Println(stock.Peek())
+	// Output: true true true false 0
+}

@@ -1,6 +1,7 @@
 package hybrid
 
 import (
+	"context"
 	"unsafe"
 
 	"github.com/hytm/hytm/fallback"
@@ -79,27 +80,86 @@ func Atomically(fn func(tx *Tx) error) error {
 	// closure that captures locals stays on the caller's stack (an indirect
 	// call made every such closure a heap allocation).
 	if hwOn {
-		return atomicallyHW(fn)
+		if fn == nil {
+			panic("hybrid: Atomically with a nil function")
+		}
+		return atomicallyHW(nil, siteOf(fn), fn)
 	}
 	return stm.Atomically(fn)
 }
 
-//go:noinline
-func atomicallyHW(fn func(tx *Tx) error) error {
-	if fn == nil {
-		panic("hybrid: Atomically with a nil function")
+// siteOf returns the call site that the hardware policy learns about: the
+// body's code, the first word of the func value. It tells bodies apart as
+// well as the caller's PC would (closures of one literal share it), costs a
+// load instead of runtime.Callers, and stays distinct when every call goes
+// through one wrapper. fn must not be nil.
+func siteOf[F any](fn F) uintptr {
+	return **(**uintptr)(unsafe.Pointer(&fn))
+}
+
+// AtomicallyValue runs fn as one transaction, hardware first, and returns
+// the value fn returned in the attempt that committed; see
+// [stm.AtomicallyValue].
+func AtomicallyValue[T any](fn func(tx *Tx) (T, error)) (T, error) {
+	if !hwOn {
+		return stm.AtomicallyValue(fn)
 	}
+	if fn == nil {
+		panic("hybrid: AtomicallyValue with a nil function")
+	}
+	var out T
+	err := atomicallyHW(nil, siteOf(fn), func(tx *Tx) error {
+		v, err := fn(tx)
+		out = v
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
+// AtomicallyContext is [Atomically] with a context that ends Retry waits,
+// hardware first; see [stm.AtomicallyContext]. A hardware attempt never
+// waits (Retry moves the transaction to software), so ctx matters only
+// once it runs in software.
+func AtomicallyContext(ctx context.Context, fn func(tx *Tx) error) error {
+	if !hwOn {
+		return stm.AtomicallyContext(ctx, fn)
+	}
+	if fn == nil {
+		panic("hybrid: AtomicallyContext with a nil function")
+	}
+	if ctx == nil {
+		panic("hybrid: AtomicallyContext with a nil context")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return atomicallyHW(ctx, siteOf(fn), fn)
+}
+
+// CompareAndSwap stores new in v if v holds old, in tx; see
+// [stm.CompareAndSwap].
+func CompareAndSwap[T comparable](tx *Tx, v *Var[T], old, new T) bool {
+	return stm.CompareAndSwap(tx, v, old, new)
+}
+
+// Check retries the transaction unless cond holds; see [stm.Check].
+func Check(tx *Tx, cond bool) { stm.Check(tx, cond) }
+
+// atomicallyHW runs fn hardware first, for call site pc, and in software
+// (with ctx, which may be nil, ending its Retry waits) when hardware fails.
+//
+//go:noinline
+func atomicallyHW(ctx context.Context, pc uintptr, fn func(tx *Tx) error) error {
 	if stm.InTransaction() {
 		return stm.Atomically(fn) // joins the running transaction
 	}
-	// The site is the body's code: the first word of the func value. It
-	// tells bodies apart as well as the caller's PC would (closures of one
-	// literal share it), costs a load instead of runtime.Callers, and stays
-	// distinct when every call goes through one wrapper.
-	pc := **(**uintptr)(unsafe.Pointer(&fn))
 	site := sites.Lookup(pc)
 	if !site.UseHardware() {
-		err, wrote := stm.AtomicallyWrote(fn)
+		wrote, err := stm.AtomicallyWrote(ctx, fn)
 		site.Learn(wrote)
 		return err
 	}
@@ -131,9 +191,17 @@ func atomicallyHW(fn func(tx *Tx) error) error {
 			// RunHardware already waited for the lock.
 		case fallback.SoftwareCapacity:
 			site.Capacity()
-			return stm.Atomically(fn)
+			return software(ctx, fn)
 		default:
-			return stm.Atomically(fn)
+			return software(ctx, fn)
 		}
 	}
+}
+
+// software runs fn in software, with ctx ending its Retry waits if not nil.
+func software(ctx context.Context, fn func(tx *Tx) error) error {
+	if ctx == nil {
+		return stm.Atomically(fn)
+	}
+	return stm.AtomicallyContext(ctx, fn)
 }

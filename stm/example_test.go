@@ -1,9 +1,11 @@
 package stm_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/hytm/hytm/stm"
 )
@@ -131,4 +133,82 @@ func ExampleVar_Peek() {
 	// monitoring and tests. Two Peeks are not one snapshot.
 	fmt.Println(hits.Peek())
 	// Output: 3
+}
+
+func ExampleAtomicallyValue() {
+	nextID := stm.NewVar(41)
+	// The body may run more than once; only the committed attempt's value is
+	// returned, so there is no captured variable to reset.
+	id, err := stm.AtomicallyValue(func(tx *stm.Tx) (int, error) {
+		id := nextID.Load(tx) + 1
+		nextID.Store(tx, id)
+		return id, nil
+	})
+	fmt.Println(id, err)
+	// Output: 42 <nil>
+}
+
+func ExampleAtomicallyContext() {
+	jobs := stm.NewVar(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	// Wait for a job, but not for ever: the Retry wait ends with the context.
+	err := stm.AtomicallyContext(ctx, func(tx *stm.Tx) error {
+		n := jobs.Load(tx)
+		stm.Check(tx, n > 0)
+		jobs.Store(tx, n-1)
+		return nil
+	})
+	fmt.Println(err)
+	// Output: context deadline exceeded
+}
+
+func ExampleVar_Swap() {
+	state := stm.NewVar("idle")
+	var old string
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		old = state.Swap(tx, "running")
+		return nil
+	})
+	fmt.Println(old, state.Peek())
+	// Output: idle running
+}
+
+func ExampleVar_Modify() {
+	hits := stm.NewVar(1)
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		hits.Modify(tx, func(n int) int { return n * 10 })
+		return nil
+	})
+	fmt.Println(hits.Peek())
+	// Output: 10
+}
+
+func ExampleCompareAndSwap() {
+	owner := stm.NewVar("")
+	claim := func(who string) bool {
+		ok, _ := stm.AtomicallyValue(func(tx *stm.Tx) (bool, error) {
+			return stm.CompareAndSwap(tx, owner, "", who), nil
+		})
+		return ok
+	}
+	fmt.Println(claim("alice"), claim("bob"), owner.Peek())
+	// Output: true false alice
+}
+
+func ExampleCheck() {
+	ready := stm.NewVar(false)
+	done := make(chan string)
+	go func() {
+		// Blocks until ready is true: Check retries, and the transaction
+		// sleeps until a Var it read changes.
+		_ = stm.Atomically(func(tx *stm.Tx) error {
+			stm.Check(tx, ready.Load(tx))
+			return nil
+		})
+		done <- "ready"
+	}()
+	_ = stm.Atomically(func(tx *stm.Tx) error { ready.Store(tx, true); return nil })
+	fmt.Println(<-done)
+	// Output: ready
 }

@@ -1,6 +1,7 @@
 package stm
 
 import (
+	"context"
 	"sync"
 	"unsafe"
 
@@ -444,16 +445,24 @@ func (tx *Tx) hwMaintain(long bool) {
 	tx.w.afterCommit(long, c.clock != hwClockTicked, c.wv)
 }
 
-// AtomicallyWrote is [Atomically] that also reports whether the committed
-// attempt stored anything. The hybrid policy uses it to learn which call
-// sites write (read-only sites stay in software, where their bodies run once).
-// Inside a running transaction it joins it and reports true.
-func AtomicallyWrote(fn func(tx *Tx) error) (err error, wrote bool) {
+// AtomicallyWrote is [AtomicallyContext] (with a nil ctx: [Atomically])
+// that also reports whether the committed attempt stored anything. The
+// hybrid policy uses it to learn which call sites write (read-only sites
+// stay in software, where their bodies run once). Inside a running
+// transaction it joins it and reports true.
+func AtomicallyWrote(ctx context.Context, fn func(tx *Tx) error) (wrote bool, err error) {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+	}
 	g := getg()
 	if outer := lookupActive(g); outer != nil {
-		return outer.nested(fn), true
+		return true, outer.nested(fn)
 	}
 	w := enterTx(g)
 	w.tx.g = g
-	return w.tx.run(fn)
+	w.tx.ctx = ctx
+	err, wrote = w.tx.run(fn)
+	return wrote, err
 }

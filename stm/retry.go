@@ -82,9 +82,10 @@ func (tx *Tx) branch(fn func(tx *Tx) error) (err error, retried bool) {
 }
 
 // waitForChange blocks until a Var in the read set has a commit newer than
-// the version read. The snapshot is released first so that waiting pins no
-// versions.
-func (tx *Tx) waitForChange() {
+// the version read, or the transaction's context (AtomicallyContext) is
+// done; it reports the latter. The snapshot is released first so that
+// waiting pins no versions.
+func (tx *Tx) waitForChange() (cancelled bool) {
 	if len(tx.reads) == 0 {
 		panic("stm: Retry in a transaction that has read no Var would block forever")
 	}
@@ -119,13 +120,22 @@ func (tx *Tx) waitForChange() {
 		}
 	}
 	if !changed {
-		<-wt.ch
+		if tx.ctx == nil {
+			<-wt.ch
+		} else {
+			select {
+			case <-wt.ch:
+			case <-tx.ctx.Done():
+				cancelled = true
+			}
+		}
 	}
 	for i := 0; i < registered; i++ {
 		if !tx.seenEarlier(i) {
 			unregister(tx.reads[i].h, wt)
 		}
 	}
+	return cancelled
 }
 
 // seenEarlier reports whether reads[i]'s Var occurs earlier in the read set.

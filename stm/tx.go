@@ -1,6 +1,7 @@
 package stm
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 
@@ -48,8 +49,9 @@ type Tx struct {
 	// the hybrid package sets it (hwaccess.go).
 	hw *HWContext
 
-	attempt int     // 1-based attempt of the current Atomically call
-	g       uintptr // the goroutine running the transaction (misuse check)
+	attempt int             // 1-based attempt of the current Atomically call
+	g       uintptr         // the goroutine running the transaction (misuse check)
+	ctx     context.Context // ends Retry waits (AtomicallyContext); nil: none
 
 	w *worker
 
@@ -229,6 +231,7 @@ func (tx *Tx) run(fn func(tx *Tx) error) (err error, wrote bool) {
 	err = tx.attempts(fn)
 	returned = true
 	wrote = err == nil && len(tx.writes) > 0
+	tx.ctx = nil
 	leaveTx(tx.w)
 	return err, wrote
 }
@@ -247,6 +250,7 @@ func (tx *Tx) abandon() {
 		tx.endSlow()
 	}
 	tx.inevitable = false
+	tx.ctx = nil
 	tx.leaveGate()
 	tx.w.slot.Unpin()
 	leaveTx(tx.w)
@@ -274,8 +278,12 @@ func (tx *Tx) attempts(fn func(tx *Tx) error) error {
 		case ctlRetry:
 			tx.rollback()
 			tx.leaveGate() // never block holding it
-			tx.waitForChange()
+			cancelled := tx.waitForChange()
 			tx.end()
+			if cancelled {
+				w.stats.add(statErrors)
+				return tx.ctx.Err()
+			}
 			tx.attempt = 0
 			continue
 		case ctlAbort:
