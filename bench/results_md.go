@@ -18,7 +18,7 @@ const ResultsDir = "results"
 // WriteResultsMarkdown writes the Markdown report of rep to path (for
 // example bench/RESULTS.md), with its charts, results.csv and results.json
 // in the results folder beside it. The report names the machine, the Go
-// version and the date, evaluates the targets of issue 7, reads the results
+// version and the date, evaluates the suite's performance targets, reads the results
 // in a few generated sentences, and embeds a chart and a table per workload.
 func WriteResultsMarkdown(path string, rep Report) error {
 	dir := filepath.Join(filepath.Dir(path), ResultsDir)
@@ -81,7 +81,7 @@ func ResultsMarkdown(rep Report) string {
 		p("%s\n\n", s)
 	}
 
-	p("## Targets (issue 7)\n\n")
+	p("## Targets\n\n")
 	p("| Workload | Target | Measured | Verdict |\n| --- | --- | --- | --- |\n")
 	for _, c := range EvaluateTargets(rs) {
 		verdict := "met"

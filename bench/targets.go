@@ -6,7 +6,7 @@ import (
 	"slices"
 )
 
-// TargetCheck is one of issue 7's performance targets, evaluated on one
+// TargetCheck is one of the suite's performance targets, evaluated on one
 // suite's results.
 type TargetCheck struct {
 	Workload string  // workload and update ratio, e.g. "rbtree update=10%"

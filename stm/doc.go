@@ -16,7 +16,7 @@
 // Multi-version. Each [Var] keeps a chain of immutable committed versions,
 // newest first, each stamped with a commit timestamp from a global clock. A
 // transaction's Stores create tentative versions that only it sees until it
-// commits (the seed's "the most recent version can belong to one thread").
+// commits (PyPy-STM: "the most recent version can belong to one thread").
 //
 // Opacity. Every execution of a body, including one that will later abort,
 // sees one consistent snapshot: the values it reads are the state after some

@@ -16,7 +16,7 @@ import (
 	"unsafe"
 )
 
-// Conflict reports (the seed's "Detected conflict ... 0.047 sec lost").
+// Conflict reports, after PyPy-STM's ("Detected conflict ... 0.047 sec lost").
 //
 // While reporting is on, every software attempt records where it was
 // started (the Atomically call) and, for each Var it touches, the stack of
@@ -500,7 +500,7 @@ func ShortSite(site string) string {
 }
 
 // WriteConflictReport writes the summary of the conflicts recorded while
-// reporting was on, most time lost first, in the seed's style with Go
+// reporting was on, most time lost first, in PyPy-STM's style with Go
 // file:line, followed by the irrevocable section from [IrrevocableSites]:
 //
 //	Detected conflict (validate) in transaction at bank/bank.go:42:
