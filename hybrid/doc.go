@@ -1,12 +1,56 @@
-// Package hybrid is hytm's public transactional memory: small transactions
-// run as hardware transactions (Intel RTM) when the CPU allows it, and
-// everything else runs on the multi-version software TM of package stm. Both
-// kinds run at the same time on the same Vars.
+// Package hybrid is hytm's public transactional memory: write code as if it
+// were single-threaded, wrap each critical piece in Atomically, and it runs
+// correctly on every core. Small transactions run as hardware transactions
+// (Intel RTM) when the CPU allows it, and everything else runs on the
+// multi-version software TM of package stm. Both kinds run at the same time
+// on the same Vars.
 //
-// The names are stm's (Var, Tx, NewVar, Atomically, OrElse, and the Load,
-// Store and Retry methods), and Var and Tx are aliases of stm's types, so
-// switching between the two is one import, and Vars may be shared between
-// hybrid and stm transactions.
+//	from, to := hybrid.NewVar(100), hybrid.NewVar(0)
+//	err := hybrid.Atomically(func(tx *hybrid.Tx) error {
+//		b := from.Load(tx)
+//		if b < 30 {
+//			return errInsufficient // rolls back every Store, returned as is
+//		}
+//		from.Store(tx, b-30)
+//		to.Store(tx, to.Load(tx)+30)
+//		return nil // commits
+//	})
+//
+// The names are stm's (Var, Tx, NewVar, Atomically, AtomicallyValue,
+// AtomicallyContext, OrElse, Check, and the Load, Store, Swap, Modify and
+// Retry methods), and Var and Tx are aliases of stm's types, so switching
+// between the two is one import, and Vars may be shared between hybrid and
+// stm transactions. Everything the stm package documentation says about
+// bodies (they may run more than once; errors and panics roll back; values
+// are immutable once stored) holds here.
+//
+// # Guarantees, in Go memory-model terms
+//
+// Every committed transaction, hardware or software, appears to take effect
+// at a single point between the start and the return of its Atomically call,
+// and commits form one total order consistent with real time. A committing
+// Atomically call is synchronized before every transaction that observes one
+// of its Stores, as an Unlock is synchronized before the Lock that follows
+// it: whatever happened before the committing call returned happens before
+// the observing body continues. Aborted attempts never leak Stores. Every
+// body, hardware or software, only ever reads values from one consistent
+// committed state (opacity), so it may rely on invariants that span Vars.
+//
+// # Restrictions for hardware bodies
+//
+// A body that may run in hardware must behave like any stm body (no side
+// effects beyond Loads and Stores, no recover of transaction panics), and in
+// addition should avoid what RTM cannot do — it then simply runs in software,
+// but every attempt that tries hardware first is wasted:
+//
+//   - system calls, I/O, channel operations, locks, time.Now, and anything
+//     that may block or enter the scheduler;
+//   - allocation (new, make, append beyond capacity, maps, closures that
+//     escape, interface conversions of non-pointer values, fmt);
+//   - deep recursion (beyond the stack reserved before XBEGIN, 16 KiB);
+//   - panics (a panic in a hardware body aborts the attempt; the body is run
+//     again in software, where the panic propagates);
+//   - touching more data than the L1 cache holds (capacity aborts).
 //
 // # When hardware is used
 //
@@ -92,34 +136,6 @@
 // installed versions, all stamped alike. Emulated attempts do not announce
 // themselves: they read the newest versions, and other hardware commits are
 // atomic for them through the emulator.
-//
-// # Guarantees, in Go memory-model terms
-//
-// Every committed transaction, hardware or software, appears to take effect
-// at a single point between the start and the return of its Atomically call,
-// and commits form one total order consistent with real time. A committing
-// Atomically call is synchronized before every transaction that observes one
-// of its Stores, as an Unlock is synchronized before the Lock that follows
-// it: whatever happened before the committing call returned happens before
-// the observing body continues. Aborted attempts never leak Stores. Every
-// body, hardware or software, only ever reads values from one consistent
-// committed state (opacity), so it may rely on invariants that span Vars.
-//
-// # Restrictions for hardware bodies
-//
-// A body that may run in hardware must behave like any stm body (no side
-// effects beyond Loads and Stores, no recover of transaction panics), and in
-// addition should avoid what RTM cannot do — it then simply runs in software,
-// but every attempt that tries hardware first is wasted:
-//
-//   - system calls, I/O, channel operations, locks, time.Now, and anything
-//     that may block or enter the scheduler;
-//   - allocation (new, make, append beyond capacity, maps, closures that
-//     escape, interface conversions of non-pointer values, fmt);
-//   - deep recursion (beyond the stack reserved before XBEGIN, 16 KiB);
-//   - panics (a panic in a hardware body aborts the attempt; the body is run
-//     again in software, where the panic propagates);
-//   - touching more data than the L1 cache holds (capacity aborts).
 //
 // # Not yet done
 //
