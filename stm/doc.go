@@ -208,6 +208,8 @@
 //	trimqueue.go    amortized trimming of Vars no longer written
 //	sweep.go        flushing idle workers' nurseries (exited goroutines)
 //	retry.go        Retry, OrElse, waiting and waking
+//	value.go        AtomicallyValue and AtomicallyContext
+//	helpers.go      Swap, Modify, CompareAndSwap, Check
 //	irrevocable.go  the irrevocable token and Inevitable
 //	clock.go        the global clock
 //	active.go       goroutine -> transaction table (flat nesting)
