@@ -299,5 +299,3 @@ func asDone(c <-chan error) <-chan struct{} {
 	go func() { <-c; close(d) }()
 	return d
 }
-
-
