@@ -45,7 +45,9 @@
 // and the contention gate are released, and the panic continues in the
 // caller. A nested Atomically or an OrElse branch that is left by a panic,
 // an error or Retry discards its own Stores even when an enclosing body
-// recovers the panic and goes on.
+// recovers the panic and goes on. The same exits drop the commit hooks
+// ([Tx.AfterCommit]) that the attempt, nested call or branch registered: a
+// hook runs only after a commit, once, outside the transaction.
 //
 // Progress. There are no deadlocks: commits take their locks without
 // waiting and release them on any failure. A transaction that aborts
@@ -210,6 +212,7 @@
 //	retry.go        Retry, OrElse, waiting and waking
 //	value.go        AtomicallyValue and AtomicallyContext
 //	helpers.go      Swap, Modify, CompareAndSwap, Check
+//	hooks.go        AfterCommit: commit hooks, dropped with savepoints
 //	irrevocable.go  the irrevocable token and Inevitable
 //	clock.go        the global clock
 //	active.go       goroutine -> transaction table (flat nesting)

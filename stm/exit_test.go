@@ -29,7 +29,9 @@ func requireLeftNothing(t *testing.T, what string, x *Var[int]) {
 	w := enterTx(getg())
 	tx := &w.tx
 	snap, state, irr, gated, sps, live := w.slot.Snapshot(), tx.state, tx.irrevocable, tx.gated, len(tx.sps), w.live
+	hooks := len(tx.hooks)
 	leaveTx(w)
+	require.Zero(t, hooks, "%s: commit hooks left registered", what)
 	require.Equal(t, uint64(gc.Idle), snap, "%s: the snapshot stays pinned (no version is reclaimed again)", what)
 	require.Equal(t, txIdle, state, "%s: the Tx is not idle", what)
 	require.False(t, irr, "%s: still irrevocable", what)

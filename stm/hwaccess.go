@@ -275,6 +275,11 @@ func RunHardware(fn func(tx *Tx) error, mode HWMode) (st htm.Status, readOnly bo
 		st, err = tx.runEmulated(fn, c)
 	}
 	returned = true
+	var hooks []func()
+	owned := false
+	if len(tx.hooks) != 0 {
+		hooks, owned = tx.takeHooks(st == htm.Started && err == nil)
+	}
 	busy, bIrr := c.busy, c.bIrr
 	readOnly = c.readOnly
 	clk := c.clock
@@ -286,6 +291,9 @@ func RunHardware(fn func(tx *Tx) error, mode HWMode) (st htm.Status, readOnly bo
 	countHW(w, st, clk)
 	if st.Explicit() && st.Code() == htm.CodeLockBusy {
 		hwWaitBusy(busy, bIrr)
+	}
+	if hooks != nil {
+		runHooks(w, hooks, owned) // committed: AfterCommit's hooks, outside the attempt
 	}
 	return st, readOnly, err
 }
@@ -312,6 +320,9 @@ func (tx *Tx) hwBegin(c *HWContext) {
 	tx.rindexed = 0
 	tx.spLen = 0
 	tx.sps = tx.sps[:0]
+	if len(tx.hooks) != 0 {
+		tx.dropHooks(0)
+	}
 	tx.stale, tx.staleVar = false, nil
 	tx.attempt = 1
 	tx.hw = c
@@ -331,6 +342,7 @@ func (tx *Tx) hwAbandon(c *HWContext) {
 		c.emu.Abort(htm.CodeSoftware)
 	}
 	tx.rollback()
+	tx.dropHooks(0)
 	tx.hwEnd()
 	tx.w.slot.Unpin()
 	leaveTx(tx.w)

@@ -89,9 +89,16 @@ func (tx *Tx) findRead(h *varHeader) *readEntry {
 // panic — leaves the stack as it found it; begin resets the stack for the
 // next attempt in any case.
 
+// savepoint is what a savepoint restores on rollback: the enclosing level's
+// spLen, and the number of commit hooks registered before it opened.
+type savepoint struct {
+	spLen int
+	hooks int
+}
+
 // pushSavepoint opens a savepoint and returns its depth, for closeSavepoint.
 func (tx *Tx) pushSavepoint() int {
-	tx.sps = append(tx.sps, tx.spLen)
+	tx.sps = append(tx.sps, savepoint{spLen: tx.spLen, hooks: len(tx.hooks)})
 	tx.spLen = len(tx.writes)
 	return len(tx.sps)
 }
@@ -113,8 +120,12 @@ func (tx *Tx) closeSavepoint(depth int, keep bool) {
 	}
 }
 
-// rollbackSavepoint discards the writes made since the last savepoint.
+// rollbackSavepoint discards the writes made and the commit hooks
+// registered since the last savepoint.
 func (tx *Tx) rollbackSavepoint() {
+	if n := tx.sps[len(tx.sps)-1].hooks; len(tx.hooks) > n {
+		tx.dropHooks(n)
+	}
 	for i := tx.spLen; i < len(tx.writes); i++ {
 		w := &tx.writes[i]
 		tx.w.releaseNode(w.h, w.node)
@@ -165,6 +176,6 @@ func (tx *Tx) popSavepoint() {
 
 func (tx *Tx) popSpLen() {
 	n := len(tx.sps)
-	tx.spLen = tx.sps[n-1]
+	tx.spLen = tx.sps[n-1].spLen
 	tx.sps = tx.sps[:n-1]
 }

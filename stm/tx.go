@@ -31,7 +31,11 @@ type Tx struct {
 	rindexed int                  // reads[:rindexed] are in rindex
 	windex   map[*varHeader]int32 // built when writes grow large
 	spLen    int                  // writes below this index belong to an outer savepoint
-	sps      []int
+	sps      []savepoint
+
+	// hooks are the functions registered by AfterCommit in the current
+	// attempt (hooks.go); nil or empty for transactions that register none.
+	hooks []func()
 
 	stale    bool // a read skipped a newer version: a writer cannot commit
 	staleVar *varHeader
@@ -232,7 +236,15 @@ func (tx *Tx) run(fn func(tx *Tx) error) (err error, wrote bool) {
 	returned = true
 	wrote = err == nil && len(tx.writes) > 0
 	tx.ctx = nil
+	if len(tx.hooks) == 0 {
+		leaveTx(tx.w)
+		return err, wrote
+	}
+	// Commit hooks (hooks.go) run after the worker has left the
+	// transaction, so that they may run transactions of their own.
+	hooks, owned := tx.takeHooks(err == nil)
 	leaveTx(tx.w)
+	runHooks(tx.w, hooks, owned)
 	return err, wrote
 }
 
@@ -241,6 +253,7 @@ func (tx *Tx) run(fn func(tx *Tx) error) (err error, wrote bool) {
 // no-op when there is nothing to release.
 func (tx *Tx) abandon() {
 	tx.rollback()
+	tx.dropHooks(0)
 	tx.sps, tx.spLen = tx.sps[:0], 0
 	tx.restartIrrevocable = false
 	if tx.state != txIdle {
@@ -348,6 +361,9 @@ func (tx *Tx) begin() {
 	}
 	tx.spLen = 0
 	tx.sps = tx.sps[:0]
+	if len(tx.hooks) != 0 {
+		tx.dropHooks(0) // registered by an attempt that did not commit
+	}
 	tx.stale = false
 	tx.w.liveEnter() // swlive.go: before the snapshot's clock loads
 	tx.rv = tx.w.slot.Pin(&clock.v)

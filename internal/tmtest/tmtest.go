@@ -85,6 +85,7 @@ func Run(t *testing.T, impl Impl) {
 			{"Starvation", s.testStarvation},
 			{"Inevitable", s.testInevitable},
 			{"Exits", s.testExits},
+			{"AfterCommit", s.testAfterCommit},
 		} {
 			t.Run(tc.name, tc.fn)
 		}

@@ -1,0 +1,442 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hytm/hytm/hybrid"
+	"github.com/hytm/hytm/stm"
+)
+
+// Option configures a [Pool] (and a [Dispatcher]).
+type Option func(*config)
+
+type config struct {
+	workers     int
+	ordered     bool
+	stopOnError bool
+}
+
+func newConfig(opts []Option) config {
+	c := config{workers: runtime.GOMAXPROCS(0)}
+	for _, o := range opts {
+		if o == nil {
+			panic("tasks: nil Option")
+		}
+		o(&c)
+	}
+	return c
+}
+
+// Workers sets the number of goroutines that run tasks (default
+// runtime.GOMAXPROCS(0)). n must be at least 1.
+func Workers(n int) Option {
+	if n < 1 {
+		panic(fmt.Sprintf("tasks: Workers(%d): want at least 1", n))
+	}
+	return func(c *config) { c.workers = n }
+}
+
+// Ordered makes the tasks of a [Pool] commit in the order they were added,
+// so that the final state is exactly that of running them one after another
+// in a loop, while their bodies still run in parallel (see the package
+// documentation, "Ordered mode"). A [Dispatcher] does not accept it.
+func Ordered() Option { return func(c *config) { c.ordered = true } }
+
+// StopOnError stops a [Pool] (or a [Dispatcher]) at the first task that
+// returns an error: tasks not yet started are not started, running ones
+// finish, and Run returns that error (with any others that running tasks
+// returned meanwhile).
+func StopOnError() Option { return func(c *config) { c.stopOnError = true } }
+
+// TaskError is a task's error, as Run returns it (joined with the others by
+// errors.Join): Task is the task's index in its Run, in the order the tasks
+// were added (for a Dispatcher, the event's index in the order events were
+// taken from the source).
+type TaskError struct {
+	Task int
+	Err  error
+}
+
+// Error returns "tasks: task N: " followed by the task's error.
+func (e *TaskError) Error() string { return fmt.Sprintf("tasks: task %d: %v", e.Task, e.Err) }
+
+// Unwrap returns the task's error.
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// PanicError is the value Run panics with when a task panicked: the task's
+// index, the value it panicked with, and its goroutine's stack at the panic.
+type PanicError struct {
+	Task  int
+	Value any
+	Stack []byte
+}
+
+// Error describes the panic, followed by the task's stack.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("tasks: task %d panicked: %v\n\ntask stack:\n%s", e.Task, e.Value, e.Stack)
+}
+
+// Unwrap returns the panic value if it is an error, and nil otherwise.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// errHalted ends an ordered task that was waiting for its turn when the
+// pool stopped; it is not reported.
+var errHalted = errors.New("tasks: pool stopped")
+
+// A Pool runs tasks, each as its own transaction, on a fixed number of
+// worker goroutines. Make one with [New]; the zero Pool is not usable.
+//
+// A Pool is safe for concurrent use: Add may be called from any goroutine,
+// including from inside running tasks.
+type Pool struct {
+	cfg config
+
+	mu      sync.Mutex
+	cond    sync.Cond // workers wait for tasks; signalled by add, broadcast at the end
+	tasks   []func(*hybrid.Tx) error
+	next    int  // tasks[:next] have been claimed by a worker
+	pending int  // tasks of the running Run not finished (claimed or not)
+	idle    int  // workers waiting in cond
+	inRun   bool // Run is between its start and its return
+	running bool // the Run takes new tasks: inRun, not stopped, not finished
+	errs    []error
+	pe      *PanicError
+	ctxDone bool // the Run stopped because its context was done
+
+	stopped atomic.Bool // no task starts any more
+
+	// Ordered mode: the index of the task whose turn it is to commit, and
+	// a flag that wakes tasks waiting for their turn when the pool stops.
+	turn *stm.Var[int]
+	halt *stm.Var[bool]
+	ws   []*workerState
+}
+
+// workerState is an ordered worker's view of its running task, found by Add
+// through the transaction.
+type workerState struct {
+	tx   atomic.Pointer[stm.Tx] // the running task's transaction
+	adds atomic.Int32           // Adds in the current attempt
+}
+
+// New returns an empty Pool configured by opts.
+func New(opts ...Option) *Pool {
+	p := &Pool{cfg: newConfig(opts)}
+	p.cond.L = &p.mu
+	if p.cfg.ordered {
+		p.turn = stm.NewVar(0)
+		p.halt = stm.NewVar(false)
+	}
+	return p
+}
+
+// Add adds a task: fn runs later, on a worker, as one transaction
+// (hybrid.Atomically(fn)); it may run more than once, as every transaction
+// body may.
+//
+// Called inside a transaction (typically inside a running task, on its
+// goroutine), Add takes effect when that transaction commits
+// ([stm.Tx.AfterCommit]): an attempt that aborts, retries or fails adds
+// nothing. Otherwise the task is added at once.
+//
+// A task added while Run is running joins that Run (and Run waits for it);
+// if that Run has stopped (StopOnError, a panic, its context), the task is
+// discarded with the Run's other tasks that had not started. A task added
+// while no Run is running waits for the next Run.
+//
+// fn must not be nil.
+func (p *Pool) Add(fn func(tx *hybrid.Tx) error) {
+	if fn == nil {
+		panic("tasks: Add with a nil function")
+	}
+	if tx := stm.Current(); tx != nil {
+		if p.cfg.ordered {
+			p.mu.Lock()
+			ws := p.ws
+			p.mu.Unlock()
+			for _, w := range ws {
+				if w.tx.Load() == tx {
+					w.adds.Add(1) // the task's commit passes the turn on after its Adds
+				}
+			}
+		}
+		tx.AfterCommit(func() { p.add(fn) })
+		return
+	}
+	p.add(fn)
+}
+
+func (p *Pool) add(fn func(*hybrid.Tx) error) {
+	p.mu.Lock()
+	switch {
+	case p.running:
+		p.tasks = append(p.tasks, fn)
+		p.pending++
+		if p.idle > 0 {
+			p.cond.Signal()
+		}
+	case p.inRun:
+		// Stopped: discarded, as the Run's unstarted tasks are.
+	default:
+		p.tasks = append(p.tasks, fn)
+	}
+	p.mu.Unlock()
+}
+
+// Run runs every task added so far, and every task added while it runs,
+// and returns when all of them have committed or failed, or the pool
+// stopped and the running ones have finished. Tasks run in parallel on the
+// pool's workers; the result is that of running them one after another in
+// some order (in the order added, with [Ordered]).
+//
+// Run returns nil if every task committed; otherwise the errors of the
+// tasks that failed, each as a [*TaskError], joined by errors.Join, with
+// ctx.Err() first if ctx was done before the tasks were. A task that
+// returned an error rolled back; the others are unaffected (unless
+// [StopOnError] stopped the pool).
+//
+// When ctx is done, no new task starts, running tasks finish (or, waiting
+// for their turn in ordered mode, roll back), and Run returns once every
+// worker has exited. If a task panicked, the pool stops the same way and
+// Run then panics on its caller's goroutine with a [*PanicError] that
+// carries the task's panic value and stack.
+//
+// Run on a pool with no task returns nil at once. Once Run returns, the
+// pool holds no task and can be given new ones and run again. Calling Run
+// while another Run of the same pool is running, or inside a transaction,
+// panics.
+func (p *Pool) Run(ctx context.Context) error {
+	if stm.InTransaction() {
+		panic("tasks: Run inside a transaction")
+	}
+	p.mu.Lock()
+	if p.inRun {
+		p.mu.Unlock()
+		panic("tasks: Run while the pool is already running")
+	}
+	if len(p.tasks) == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	p.inRun, p.running = true, true
+	p.pending, p.next, p.idle = len(p.tasks), 0, 0
+	p.errs, p.pe, p.ctxDone = nil, nil, false
+	p.stopped.Store(false)
+	p.mu.Unlock()
+
+	var wg sync.WaitGroup
+	// One deferred call ends the Run on every exit.
+	defer func() {
+		p.mu.Lock()
+		p.inRun, p.running = false, false
+		clear(p.tasks) // keep no closure alive
+		p.tasks, p.next, p.pending = p.tasks[:0], 0, 0
+		p.ws = nil
+		p.mu.Unlock()
+	}()
+	if p.cfg.ordered {
+		p.resetOrder()
+	}
+	if ctx.Err() != nil {
+		p.stop(true) // nothing starts; the workers exit at once
+	}
+	stopWatch := context.AfterFunc(ctx, func() { p.stop(true) })
+	n := p.cfg.workers
+	wg.Add(n)
+	for i := range n {
+		var ws *workerState
+		if p.cfg.ordered {
+			ws = p.ws[i]
+		}
+		go p.work(&wg, ws, ctx.Done())
+	}
+	wg.Wait()
+	stopWatch()
+
+	p.mu.Lock()
+	errs, pe, ctxDone := p.errs, p.pe, p.ctxDone
+	p.errs, p.pe = nil, nil
+	p.mu.Unlock()
+	if pe != nil {
+		panic(pe)
+	}
+	if ctxDone {
+		errs = append([]error{ctx.Err()}, errs...)
+	}
+	return errors.Join(errs...)
+}
+
+// resetOrder starts a Run in ordered mode: turn 0, not halted, one state
+// per worker.
+func (p *Pool) resetOrder() {
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		p.turn.Store(tx, 0)
+		p.halt.Store(tx, false)
+		return nil
+	})
+	ws := make([]*workerState, p.cfg.workers)
+	for i := range ws {
+		ws[i] = new(workerState)
+	}
+	p.mu.Lock()
+	p.ws = ws
+	p.mu.Unlock()
+}
+
+// stop stops the Run: no task starts any more, and tasks not started are
+// discarded. byCtx says that the context was done.
+func (p *Pool) stop(byCtx bool) {
+	p.mu.Lock()
+	if !p.running {
+		p.mu.Unlock()
+		return
+	}
+	p.running = false
+	p.ctxDone = p.ctxDone || byCtx
+	p.stopped.Store(true)
+	p.pending -= len(p.tasks) - p.next
+	p.next = len(p.tasks)
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	if p.cfg.ordered {
+		// Wake the tasks waiting for their turn (Retry on halt).
+		_ = stm.Atomically(func(tx *stm.Tx) error { p.halt.Store(tx, true); return nil })
+	}
+}
+
+// claim accounts for finished tasks of the worker's last batch and returns
+// the next batch to run, waiting while other workers' tasks may still add
+// some. ok is false when the Run is over.
+func (p *Pool) claim(finished int) (batch []func(*hybrid.Tx) error, base int, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending -= finished
+	for {
+		if p.pending == 0 {
+			p.running = false
+			p.cond.Broadcast()
+			return nil, 0, false
+		}
+		if avail := len(p.tasks) - p.next; avail > 0 {
+			k := 1
+			if !p.cfg.ordered {
+				// Guided scheduling: big batches while there is much left,
+				// single tasks at the end, so that workers finish together.
+				k = min(max(avail/(4*p.cfg.workers), 1), 64)
+			}
+			base = p.next
+			p.next += k
+			// Safe to read after the unlock: append never writes below
+			// len, and a reallocation leaves this array as it is.
+			return p.tasks[base:p.next:p.next], base, true
+		}
+		p.idle++
+		p.cond.Wait()
+		p.idle--
+	}
+}
+
+// work is a worker's loop.
+//
+// Cancellation is seen here, before each task, as well as by the
+// context.AfterFunc that Run installs: that one wakes idle workers and
+// ordered tasks waiting for their turn, but its goroutine may not be
+// scheduled while every core runs a worker.
+func (p *Pool) work(wg *sync.WaitGroup, ws *workerState, done <-chan struct{}) {
+	finished := 0
+	var batch []func(*hybrid.Tx) error
+	base, j := 0, 0
+	defer func() {
+		// Only runtime.Goexit in a task gets here with a batch unfinished:
+		// account for it so that Run does not wait for it.
+		if j < len(batch) {
+			p.fail(base+j, errors.New("runtime.Goexit called in the task"), true)
+			p.claimDone(finished + len(batch) - j)
+		}
+		wg.Done()
+	}()
+	for {
+		var ok bool
+		batch, base, ok = p.claim(finished)
+		if !ok {
+			batch = nil
+			return
+		}
+		finished = 0
+		for j = 0; j < len(batch); j++ {
+			select {
+			case <-done:
+				p.stop(true)
+			default:
+			}
+			if !p.stopped.Load() {
+				p.runTask(base+j, batch[j], ws)
+			}
+			finished++
+		}
+	}
+}
+
+// claimDone accounts for finished tasks of a worker that exits.
+func (p *Pool) claimDone(finished int) {
+	p.mu.Lock()
+	p.pending -= finished
+	if p.pending == 0 {
+		p.running = false
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// runTask runs task i and records its error or panic.
+func (p *Pool) runTask(i int, fn func(*hybrid.Tx) error, ws *workerState) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if r := recover(); r != nil {
+			p.panicked(&PanicError{Task: i, Value: r, Stack: debug.Stack()})
+		}
+		// r == nil: runtime.Goexit; work's deferred call accounts for it.
+	}()
+	var err error
+	if ws != nil {
+		err = p.runOrdered(i, fn, ws)
+	} else {
+		err = hybrid.Atomically(fn)
+	}
+	returned = true
+	if err != nil && err != errHalted {
+		p.fail(i, err, p.cfg.stopOnError)
+	}
+}
+
+// fail records task i's error, and stops the pool if stop is set.
+func (p *Pool) fail(i int, err error, stop bool) {
+	p.mu.Lock()
+	p.errs = append(p.errs, &TaskError{Task: i, Err: err})
+	p.mu.Unlock()
+	if stop {
+		p.stop(false)
+	}
+}
+
+// panicked records the first task panic and stops the pool.
+func (p *Pool) panicked(pe *PanicError) {
+	p.mu.Lock()
+	if p.pe == nil {
+		p.pe = pe
+	}
+	p.mu.Unlock()
+	p.stop(false)
+}
