@@ -130,7 +130,13 @@ func typeKind(fset *token.FileSet, d *ast.GenDecl) string {
 	ts := d.Specs[0].(*ast.TypeSpec)
 	prefix := ""
 	if ts.TypeParams != nil {
-		prefix = exprString(fset, &ast.IndexListExpr{X: ast.NewIdent(""), Indices: fieldTypes(ts.TypeParams)}) + " "
+		var ps []string
+		for _, f := range ts.TypeParams.List {
+			for _, n := range f.Names {
+				ps = append(ps, n.Name+" "+exprString(fset, f.Type))
+			}
+		}
+		prefix = "[" + strings.Join(ps, ", ") + "] "
 	}
 	if ts.Assign.IsValid() {
 		return prefix + "= " + exprString(fset, ts.Type)
@@ -143,16 +149,6 @@ func typeKind(fset *token.FileSet, d *ast.GenDecl) string {
 	default:
 		return prefix + exprString(fset, ts.Type)
 	}
-}
-
-func fieldTypes(fl *ast.FieldList) []ast.Expr {
-	var out []ast.Expr
-	for _, f := range fl.List {
-		for range f.Names {
-			out = append(out, f.Type)
-		}
-	}
-	return out
 }
 
 func exprString(fset *token.FileSet, e ast.Expr) string {
