@@ -1,0 +1,79 @@
+package txds
+
+import "github.com/hytm/hytm/stm"
+
+// Counter is a transactional int64 whose Adds do not conflict with each
+// other. It keeps one Var per stripe (see stripe.go): Add changes the stripe
+// of the calling goroutine's P, Load sums every stripe in the transaction's
+// snapshot.
+//
+// Two Adds running at the same time on different Ps write different Vars,
+// so neither aborts the other. A transaction that Loads the Counter reads
+// every stripe, so it conflicts with any Add that commits while it runs, as
+// serializability requires: "if c.Load(tx) < limit { c.Add(tx, 1) }" never
+// overshoots the limit. Read-only transactions that Load never abort.
+//
+// A Counter must be made with [NewCounter]; use it through a pointer.
+type Counter struct {
+	stripes []*stm.Var[int64]
+	mask    uint32
+}
+
+// NewCounter returns a Counter holding 0.
+func NewCounter() *Counter {
+	n := stripeCount()
+	c := &Counter{stripes: make([]*stm.Var[int64], n), mask: uint32(n - 1)}
+	for i := range c.stripes {
+		c.stripes[i] = stm.NewVar[int64](0)
+	}
+	return c
+}
+
+func (c *Counter) check() {
+	if c == nil {
+		panic("txds: nil Counter")
+	}
+	if c.stripes == nil {
+		panic("txds: Counter not made with NewCounter")
+	}
+}
+
+// Add adds n to the Counter in tx. It reads and writes one stripe only.
+func (c *Counter) Add(tx *stm.Tx, n int64) {
+	c.check()
+	v := c.stripes[stripeHint()&c.mask]
+	v.Store(tx, v.Load(tx)+n)
+}
+
+// Load returns the Counter's value in tx's snapshot (with tx's own Adds).
+func (c *Counter) Load(tx *stm.Tx) int64 {
+	c.check()
+	var sum int64
+	for _, v := range c.stripes {
+		sum += v.Load(tx)
+	}
+	return sum
+}
+
+// AddAtomically adds n in a transaction of its own (joining the caller's if
+// called inside one). It is the non-transactional form of [Counter.Add].
+func (c *Counter) AddAtomically(n int64) {
+	c.check()
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		c.Add(tx, n)
+		return nil
+	})
+}
+
+// Value returns the Counter's value, read in a transaction of its own
+// (joining the caller's if called inside one). It is the non-transactional
+// form of [Counter.Load].
+func (c *Counter) Value() int64 {
+	c.check()
+	var sum int64
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		sum = c.Load(tx)
+		return nil
+	})
+	return sum
+}

@@ -1,0 +1,370 @@
+package txds
+
+import (
+	"fmt"
+	"hash/maphash"
+	"reflect"
+	"sync/atomic"
+
+	"github.com/hytm/hytm/stm"
+)
+
+// Map is a transactional hash map whose operations on distinct keys do not
+// conflict. Use it from stm and hybrid transactions alike.
+//
+// Get, Put and Delete of one key read the Vars on the key's path through a
+// hash trie and write at most the one Var of the key's slot (and a stripe of
+// the size counter, for Puts of new keys and Deletes), so transactions on
+// different keys touch different Vars except in the rare case where two
+// keys share a slot being split. Len sums the striped size counter in the
+// snapshot; Range visits a consistent snapshot. Both read what every insert
+// writes, so a writing transaction that calls them conflicts with
+// concurrent inserts, as serializability requires; in a read-only
+// transaction they never abort.
+//
+// Keys are hashed with [maphash.Comparable]. A key whose dynamic type is not
+// comparable (an interface holding a slice, map or func) panics with a
+// message starting "txds: " before anything is changed.
+//
+// A Map must be made with [NewMap]; use it through a pointer.
+type Map[K comparable, V any] struct {
+	root *mapNode[K, V]
+	size *Counter
+	seed maphash.Seed
+
+	// mayPanic reports whether hashing K can panic (K is or holds an
+	// interface); only then does hash recover and re-panic.
+	mayPanic bool
+
+	// testHash, when set by a test, replaces maphash to force collisions.
+	testHash func(K) uint64
+}
+
+// Design notes.
+//
+// The map is a hash trie of fanout 16 (HAMT-like, without bitmaps). Each
+// node has 16 slots; each slot is a Var holding nil (empty), a leaf (an
+// entry, or a chain of entries) or a branch (a child node). A branch is
+// never turned back into a leaf: Deletes empty leaves but keep nodes, so
+// the trie stays at its high-water mark, and the Var that leads to a child
+// never changes once it is a branch. Inserting key k walks down the slots
+// picked by successive 4-bit digits of k's hash:
+//
+//   - empty slot: store a leaf there;
+//   - leaf with k: store a copy with the new value;
+//   - leaf with other keys of the same 64-bit hash, or at the last level:
+//     store the chain with k added;
+//   - leaf with another hash: make a child node holding that leaf in the
+//     slot of its next digit, store a branch to it, and go on in the child.
+//
+// So an insert writes one Var that already existed (the slot it changes),
+// plus Vars of a child node it made itself. Two inserts conflict only when
+// one writes a slot the other read: the same leaf slot, i.e. keys whose
+// hashes agree on every digit down to the shallower of their leaves. In a
+// trie of n keys that is about one pair in n.
+//
+// Growth needs no global step: there is no table to resize.
+//
+// Slots are made lazily. A node's slots are atomic pointers to Vars, nil
+// until first needed, then set once by CAS; a Var made empty is the same as
+// a slot never made. Every operation that looks at a slot makes its Var
+// first (Get of a missing key included) and reads it in the transaction:
+// skipping a nil slot would leave no read to validate, and a writing
+// transaction that saw "absent" could then commit after a concurrent insert
+// of that key (write skew). Range therefore makes every slot of the nodes it
+// visits. A node has 16 slots, so a full trie holds about 3 Vars per key.
+//
+// Len: a size Var would be written by every insert and make them all
+// conflict. The size is a Counter instead (striped per P): an insert adds 1
+// to its own stripe, Len sums the stripes in the snapshot.
+
+const (
+	mapBits   = 4
+	mapFanout = 1 << mapBits
+	mapLevels = 64 / mapBits // digits in a hash; the last level holds chains
+)
+
+type mapNode[K comparable, V any] struct {
+	slots [mapFanout]atomic.Pointer[stm.Var[*mapSlot[K, V]]]
+}
+
+// mapSlot is a slot's value, immutable once stored: a branch (child != nil)
+// or a leaf, a chain of entries linked through next. A chain holds entries
+// of one hash, except at the last level.
+type mapSlot[K comparable, V any] struct {
+	child *mapNode[K, V]
+	hash  uint64
+	key   K
+	val   V
+	next  *mapSlot[K, V]
+}
+
+// slot returns the Var of slot i, making it if needed.
+func (n *mapNode[K, V]) slot(i uint64) *stm.Var[*mapSlot[K, V]] {
+	// acquire: pairs with the CAS below, so the Var is seen fully made.
+	if v := n.slots[i].Load(); v != nil {
+		return v
+	}
+	v := stm.NewVar[*mapSlot[K, V]](nil)
+	// release: publishes the made Var; the loser of a race uses the winner's.
+	if n.slots[i].CompareAndSwap(nil, v) {
+		return v
+	}
+	return n.slots[i].Load() // acquire: pairs with the winner's CAS
+}
+
+func digit(h uint64, depth int) uint64 {
+	return (h >> (depth * mapBits)) & (mapFanout - 1)
+}
+
+// NewMap returns an empty Map.
+func NewMap[K comparable, V any]() *Map[K, V] {
+	return &Map[K, V]{
+		root:     new(mapNode[K, V]),
+		size:     NewCounter(),
+		seed:     maphash.MakeSeed(),
+		mayPanic: holdsInterface(reflect.TypeFor[K]()),
+	}
+}
+
+// holdsInterface reports whether values of t can hold an interface, whose
+// dynamic type may not be hashable.
+func holdsInterface(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Array:
+		return holdsInterface(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsInterface(t.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hash checks m and returns k's hash. It runs before any state changes.
+func (m *Map[K, V]) hash(k K) uint64 {
+	if m == nil {
+		panic("txds: nil Map")
+	}
+	if m.root == nil {
+		panic("txds: Map not made with NewMap")
+	}
+	if m.testHash != nil {
+		return m.testHash(k)
+	}
+	if m.mayPanic {
+		return hashChecked(m.seed, k)
+	}
+	return maphash.Comparable(m.seed, k)
+}
+
+func hashChecked[K comparable](seed maphash.Seed, k K) uint64 {
+	defer func() {
+		if r := recover(); r != nil {
+			panic(fmt.Sprintf("txds: key %T is not hashable: %v", any(k), r))
+		}
+	}()
+	return maphash.Comparable(seed, k)
+}
+
+// Get returns the value of k in tx's snapshot, and whether k is present.
+func (m *Map[K, V]) Get(tx *stm.Tx, k K) (V, bool) {
+	h := m.hash(k)
+	n := m.root
+	for d := 0; ; d++ {
+		s := n.slot(digit(h, d)).Load(tx)
+		if s == nil {
+			var zero V
+			return zero, false
+		}
+		if s.child != nil {
+			n = s.child
+			continue
+		}
+		for ; s != nil; s = s.next {
+			if s.hash == h && s.key == k {
+				return s.val, true
+			}
+		}
+		var zero V
+		return zero, false
+	}
+}
+
+// Put sets k's value to v in tx.
+func (m *Map[K, V]) Put(tx *stm.Tx, k K, v V) {
+	h := m.hash(k)
+	n := m.root
+	for d := 0; ; d++ {
+		sv := n.slot(digit(h, d))
+		s := sv.Load(tx)
+		switch {
+		case s == nil:
+			sv.Store(tx, &mapSlot[K, V]{hash: h, key: k, val: v})
+			m.size.Add(tx, 1)
+			return
+		case s.child != nil:
+			n = s.child
+			continue
+		}
+		if c, ok := s.replaced(h, k, v); ok {
+			sv.Store(tx, c)
+			return
+		}
+		if s.hash == h || d == mapLevels-1 {
+			sv.Store(tx, &mapSlot[K, V]{hash: h, key: k, val: v, next: s})
+			m.size.Add(tx, 1)
+			return
+		}
+		// Split: the leaf moves, whole, one level down into a new node,
+		// private to tx until it commits; k goes on in that node.
+		c := new(mapNode[K, V])
+		c.slots[digit(s.hash, d+1)].Store(stm.NewVar(s))
+		sv.Store(tx, &mapSlot[K, V]{child: c})
+		n = c
+	}
+}
+
+// replaced returns a copy of the chain s with k's value set to v, if k is in
+// it.
+func (s *mapSlot[K, V]) replaced(h uint64, k K, v V) (*mapSlot[K, V], bool) {
+	if s == nil {
+		return nil, false
+	}
+	if s.hash == h && s.key == k {
+		return &mapSlot[K, V]{hash: h, key: k, val: v, next: s.next}, true
+	}
+	rest, ok := s.next.replaced(h, k, v)
+	if !ok {
+		return nil, false
+	}
+	return &mapSlot[K, V]{hash: s.hash, key: s.key, val: s.val, next: rest}, true
+}
+
+// without returns a copy of the chain s without k, if k is in it.
+func (s *mapSlot[K, V]) without(h uint64, k K) (*mapSlot[K, V], bool) {
+	if s == nil {
+		return nil, false
+	}
+	if s.hash == h && s.key == k {
+		return s.next, true
+	}
+	rest, ok := s.next.without(h, k)
+	if !ok {
+		return nil, false
+	}
+	return &mapSlot[K, V]{hash: s.hash, key: s.key, val: s.val, next: rest}, true
+}
+
+// Delete removes k in tx and reports whether it was present.
+func (m *Map[K, V]) Delete(tx *stm.Tx, k K) bool {
+	h := m.hash(k)
+	n := m.root
+	for d := 0; ; d++ {
+		sv := n.slot(digit(h, d))
+		s := sv.Load(tx)
+		if s == nil {
+			return false
+		}
+		if s.child != nil {
+			n = s.child
+			continue
+		}
+		rest, ok := s.without(h, k)
+		if ok {
+			sv.Store(tx, rest)
+			m.size.Add(tx, -1)
+		}
+		return ok
+	}
+}
+
+// Len returns the number of keys in tx's snapshot (with tx's own changes).
+func (m *Map[K, V]) Len(tx *stm.Tx) int {
+	if m == nil {
+		panic("txds: nil Map")
+	}
+	if m.root == nil {
+		panic("txds: Map not made with NewMap")
+	}
+	return int(m.size.Load(tx))
+}
+
+// Range calls fn for each key and value in tx's snapshot (with tx's own
+// changes), in no particular order, until fn returns false. fn may call
+// Get but must not Put or Delete.
+func (m *Map[K, V]) Range(tx *stm.Tx, fn func(k K, v V) bool) {
+	if m == nil {
+		panic("txds: nil Map")
+	}
+	if m.root == nil {
+		panic("txds: Map not made with NewMap")
+	}
+	m.root.rangeNode(tx, fn)
+}
+
+func (n *mapNode[K, V]) rangeNode(tx *stm.Tx, fn func(K, V) bool) bool {
+	for i := range uint64(mapFanout) {
+		s := n.slot(i).Load(tx)
+		if s != nil && s.child != nil {
+			if !s.child.rangeNode(tx, fn) {
+				return false
+			}
+			continue
+		}
+		for ; s != nil; s = s.next {
+			if !fn(s.key, s.val) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Load returns k's value in a transaction of its own (joining the caller's
+// if called inside one): the one-operation form of [Map.Get].
+func (m *Map[K, V]) Load(k K) (v V, ok bool) {
+	m.hash(k) // misuse panics outside the transaction
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		v, ok = m.Get(tx, k)
+		return nil
+	})
+	return v, ok
+}
+
+// Store sets k's value to v in a transaction of its own (joining the
+// caller's if called inside one): the one-operation form of [Map.Put].
+func (m *Map[K, V]) Store(k K, v V) {
+	m.hash(k)
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		m.Put(tx, k, v)
+		return nil
+	})
+}
+
+// Remove deletes k in a transaction of its own (joining the caller's if
+// called inside one) and reports whether it was present: the one-operation
+// form of [Map.Delete].
+func (m *Map[K, V]) Remove(k K) (ok bool) {
+	m.hash(k)
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		ok = m.Delete(tx, k)
+		return nil
+	})
+	return ok
+}
+
+// Size returns the number of keys, read in a transaction of its own
+// (joining the caller's if called inside one): the one-operation form of
+// [Map.Len].
+func (m *Map[K, V]) Size() (n int) {
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		n = m.Len(tx)
+		return nil
+	})
+	return n
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package txds
+
+const raceEnabled = false
