@@ -27,7 +27,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files from the current API")
 
 // publicPackages are the packages users import, relative to the module root.
-var publicPackages = []string{"stm", "hybrid", "htm", "gc", "fallback", "tasks"}
+var publicPackages = []string{"stm", "hybrid", "htm", "gc", "fallback", "tasks", "txds"}
 
 func TestPublicAPI(t *testing.T) {
 	for _, pkg := range publicPackages {
