@@ -2,7 +2,9 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 )
 
 // The benchmarks run the suite's configurations under go test -bench, named
@@ -92,4 +94,57 @@ func benchOne(b *testing.B, c Config) {
 	if r.ROAborts > 0 {
 		b.ReportMetric(float64(r.ROAborts)/float64(r.Ops), "audit-aborts/op")
 	}
+}
+
+// BenchmarkLatencyOverhead measures what latency sampling costs: each
+// iteration runs a configuration twice, sampling on and off in alternating
+// order, and the benchmark reports the median loss over the iterations of
+// throughput (overhead-%) and of operations per CPU-second of the process
+// (cpu-overhead-%, less sensitive to other processes on a shared machine);
+// negative values are noise in sampling's favour. The configurations are
+// the suite's fastest operations, where the clock reads weigh most. Run it
+// with a fixed count, for example
+//
+//	go test -run XXX -bench LatencyOverhead -benchtime 30x
+func BenchmarkLatencyOverhead(b *testing.B) {
+	for _, c := range []Config{
+		{Workload: "bank", Variant: "seq", Goroutines: 1, Update: -1},
+		{Workload: "hashset", Variant: "mutex", Goroutines: 1, Update: 10},
+		{Workload: "hashset", Variant: "stm", Goroutines: 1, Update: 10},
+		{Workload: "bank", Variant: "stm", Goroutines: 1, Update: -1},
+	} {
+		c.Duration, c.Seed = 50*time.Millisecond, 1
+		b.Run(c.Label(), func(b *testing.B) {
+			var wall, cpu []float64
+			for i := range b.N {
+				var on, off *Result
+				for j := range 2 {
+					c.NoLatency = (i+j)%2 == 0
+					r, err := Run(c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if c.NoLatency {
+						off = r
+					} else {
+						on = r
+					}
+				}
+				wall = append(wall, 100*(1-on.TxPerSec/off.TxPerSec))
+				if on.CPUSeconds > 0 && off.CPUSeconds > 0 {
+					cpu = append(cpu, 100*(1-(float64(on.Ops)/on.CPUSeconds)/(float64(off.Ops)/off.CPUSeconds)))
+				}
+			}
+			b.ReportMetric(medianOf(wall), "overhead-%")
+			if len(cpu) > 0 {
+				b.ReportMetric(medianOf(cpu), "cpu-overhead-%")
+			}
+		})
+	}
+}
+
+func medianOf(xs []float64) float64 {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }

@@ -169,8 +169,9 @@ const QuietLoad = 0.2
 // medians merges the results of repeated configurations, in order of first
 // appearance, keeping the median run of each (the lower middle one for an
 // even count) among the runs that had the machine to themselves (other load
-// below QuietLoad), or among all runs if none did. A failed invariant in any
-// run is kept.
+// below QuietLoad), or among all runs if none did; its latency percentiles
+// cover the samples of all those runs. A failed invariant in any run is
+// kept.
 func medians(all []*Result) []*Result {
 	type key struct {
 		groupKey
@@ -204,6 +205,18 @@ func medians(all []*Result) []*Result {
 		m := *sorted[(len(sorted)-1)/2]
 		m.Runs = len(runs)
 		m.TxPerSecMin, m.TxPerSecMax = sorted[0].TxPerSec, sorted[len(sorted)-1].TxPerSec
+		// Latency percentiles over the samples of all the runs the median
+		// was chosen from: more samples for the tail.
+		if len(quiet) > 1 && m.Latency != nil {
+			h, every := new(Histogram), 0
+			for _, r := range quiet {
+				if r.hist != nil {
+					h.Merge(r.hist)
+					every = max(every, r.Latency.Every)
+				}
+			}
+			m.hist, m.Latency = h, h.summarize(every)
+		}
 		for _, r := range runs {
 			if r.Check != "ok" {
 				m.Check = r.Check
