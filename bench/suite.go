@@ -27,6 +27,8 @@ type PlanOptions struct {
 	// load on a shared machine hits different configurations in different
 	// rounds; RunSuite keeps each configuration's median.
 	Count int
+	// NoLatency turns latency sampling off (Config.NoLatency).
+	NoLatency bool
 }
 
 // DefaultUpdates are Synchrobench's update ratios used by default.
@@ -113,7 +115,7 @@ func NewPlan(o PlanOptions) (Plan, error) {
 						continue
 					}
 					p = append(p, Config{Workload: w.Name, Variant: v.Name, Goroutines: g,
-						Update: u, Duration: o.Duration, Seed: o.Seed})
+						Update: u, Duration: o.Duration, Seed: o.Seed, NoLatency: o.NoLatency})
 				}
 			}
 		}
@@ -133,6 +135,45 @@ func (p Plan) Duration() time.Duration {
 	var d time.Duration
 	for _, c := range p {
 		d += c.Duration
+	}
+	return d
+}
+
+// setupCost is the wall time a run of a workload takes besides its
+// warm-up and measuring time (building the data structure, two garbage
+// collections, the invariant check), for the lock variants and for the TM
+// variants, measured with hytm-bench on a 2-core machine at 300ms per run
+// (vacation's 65,536-row tables dominate).
+var setupCost = map[string][2]time.Duration{
+	"list":          {20 * time.Millisecond, 20 * time.Millisecond},
+	"skiplist":      {30 * time.Millisecond, 110 * time.Millisecond},
+	"rbtree":        {50 * time.Millisecond, 160 * time.Millisecond},
+	"hashset":       {80 * time.Millisecond, 80 * time.Millisecond},
+	"bank":          {80 * time.Millisecond, 80 * time.Millisecond},
+	"vacation-low":  {480 * time.Millisecond, 700 * time.Millisecond},
+	"vacation-high": {350 * time.Millisecond, 620 * time.Millisecond},
+}
+
+// Cost estimates the wall time of running c: warm-up, measuring time and
+// the workload's setup and check.
+func (c Config) Cost() time.Duration {
+	d := c.Duration + warmup(c.Duration)
+	sc, ok := setupCost[c.Workload]
+	if !ok {
+		return d + 100*time.Millisecond
+	}
+	if v, err := LookupVariant(c.Variant); err == nil && v.TM {
+		return d + sc[1]
+	}
+	return d + sc[0]
+}
+
+// Estimate returns the plan's estimated wall time, the sum of its
+// configurations' costs.
+func (p Plan) Estimate() time.Duration {
+	var d time.Duration
+	for _, c := range p {
+		d += c.Cost()
 	}
 	return d
 }
