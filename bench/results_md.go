@@ -283,6 +283,21 @@ func reading(rs []*Result, m Machine) []string {
 		}
 		out = append(out, s+".")
 	}
+	var tail, mid []named
+	for _, k := range groups(rs) {
+		sn, l := find(rs, k, "stm", n), bestLock(rs, k, n)
+		if sn == nil || l == nil || sn.Latency == nil || l.Latency == nil || l.Latency.P999 <= 0 || l.Latency.P50 <= 0 {
+			continue
+		}
+		tail = append(tail, named{k.String(), sn.Latency.P999 / l.Latency.P999})
+		mid = append(mid, named{k.String(), sn.Latency.P50 / l.Latency.P50})
+	}
+	sortNamed(tail)
+	sortNamed(mid)
+	if len(tail) > 0 {
+		out = append(out, fmt.Sprintf("**Latency at %d goroutines.** stm's p99.9 is %.2gx to %.2gx the faster lock's (median %.2gx; highest %s), its p50 %.2gx to %.2gx (median %.2gx).",
+			n, tail[0].x, tail[len(tail)-1].x, median(tail), list(tail[len(tail)-1:], "%.2gx"), mid[0].x, mid[len(mid)-1].x, median(mid)))
+	}
 	if len(vsPeer) > 0 {
 		out = append(out, fmt.Sprintf("**Against anacrolix/stm v0.2.0** at %d goroutines, stm is %.1fx to %.1fx faster (median %.1fx; lowest %s).",
 			n, vsPeer[0].x, vsPeer[len(vsPeer)-1].x, median(vsPeer), list(vsPeer[:1], "%.1fx")))

@@ -194,11 +194,12 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if resDir := filepath.Join(filepath.Dir(*results), bench.ResultsDir); filepath.Clean(outDir) == filepath.Clean(resDir) {
-			fmt.Fprintln(stdout, wroteLine(len(charts), outDir))
+		resDir := filepath.Join(filepath.Dir(*results), bench.ResultsDir)
+		fmt.Fprintln(stdout, wroteLine(len(charts), resDir))
+		fmt.Fprintf(stdout, "wrote %s\n", *results)
+		if filepath.Clean(outDir) == filepath.Clean(resDir) {
 			outDir = ""
 		}
-		fmt.Fprintf(stdout, "wrote %s\n", *results)
 	}
 	if outDir != "" {
 		charts, err := bench.WriteOutputs(outDir, rep)

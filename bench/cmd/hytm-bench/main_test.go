@@ -124,7 +124,7 @@ func TestRun(t *testing.T) {
 	for _, m := range regexp.MustCompile(`\]\((results/[^)]+\.png)\)`).FindAllStringSubmatch(string(text), -1) {
 		decodePNG(t, filepath.Join(filepath.Dir(md), m[1]))
 	}
-	for _, want := range []string{"go1.", "## Targets", "## Reading", "bank"} {
+	for _, want := range []string{"go1.", "## Targets", "## Reading", "bank", "| p99.9 |", "**Latency at 2 goroutines.**"} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("RESULTS.md lacks %q", want)
 		}
@@ -212,7 +212,7 @@ func TestResultsOnly(t *testing.T) {
 	}
 	decodePNG(t, filepath.Join("rep", "results", "bank.png"))
 	want := "wrote 1 chart, results.csv and results.json to " + filepath.Join("rep", "results") + "\n"
-	if !strings.Contains(stdout.String(), want) || strings.Count(stdout.String(), "wrote ") != 2 {
+	if !strings.Contains(stdout.String(), want) || strings.Count(stdout.String(), "wrote ") != 2 || strings.Count(stdout.String(), want) != 1 {
 		t.Errorf("stdout lacks %q or has more wrote lines:\n%s", want, &stdout)
 	}
 }
