@@ -203,3 +203,34 @@ func BenchmarkSampling(b *testing.B) {
 		b.ReportMetric(float64(stride), "stride")
 	})
 }
+
+// TestLoopCounts checks that the sampling loops run exactly the operations
+// asked for, count them all, and time about 1 in stride of them.
+func TestLoopCounts(t *testing.T) {
+	for _, stride := range []int{1, 2, 7, 100} {
+		for _, limit := range []uint64{0, 1, 5, 1000, 100000} {
+			var w wl.Worker
+			var stop atomic.Bool
+			calls := uint64(0)
+			h := new(Histogram)
+			loop(&w, func() { calls++ }, true, limit, &stop, newSampler(stride, 3, h))
+			if w.Ops != limit || calls != limit {
+				t.Errorf("stride %d, limit %d: %d ops counted, %d calls", stride, limit, w.Ops, calls)
+			}
+			if want := float64(limit) / float64(stride); limit >= 1000 && math.Abs(float64(h.Count())-want) > 0.1*want+2 {
+				t.Errorf("stride %d, limit %d: %d timed, want about %.0f", stride, limit, h.Count(), want)
+			}
+		}
+		var w wl.Worker
+		var stop atomic.Bool
+		calls := uint64(0)
+		loop(&w, func() {
+			if calls++; calls == 12345 {
+				stop.Store(true)
+			}
+		}, false, 0, &stop, newSampler(stride, 3, new(Histogram)))
+		if w.Ops != 12345 || calls != 12345 {
+			t.Errorf("stride %d, stop after 12345: %d ops counted, %d calls", stride, w.Ops, calls)
+		}
+	}
+}
