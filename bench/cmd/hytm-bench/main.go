@@ -16,7 +16,7 @@
 //	go run ./bench/cmd/hytm-bench -htm=off -variants stm,hybrid
 //	go run ./bench/cmd/hytm-bench -count 3 -duration 500ms -results bench/RESULTS.md
 //
-// The default suite takes two to three minutes on two cores. -htm sets HYTM_HTM, which the htm
+// The default suite takes about a minute on two cores. -htm sets HYTM_HTM, which the htm
 // package reads once at start-up, by re-executing the command with it.
 // A bad flag value or an unknown workload or variant exits with status 2.
 package main
