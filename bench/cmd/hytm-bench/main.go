@@ -14,10 +14,11 @@
 //	go run ./bench/cmd/hytm-bench
 //	go run ./bench/cmd/hytm-bench -workloads rbtree,bank -variants stm,mutex -duration 1s
 //	go run ./bench/cmd/hytm-bench -htm=off -variants stm,hybrid
-//	go run ./bench/cmd/hytm-bench -count 3 -duration 500ms -results bench/RESULTS.md
+//	go run ./bench/cmd/hytm-bench -count 3 -duration 300ms -results bench/RESULTS.md -progress=false
 //
-// The default suite takes about a minute on two cores. -htm sets HYTM_HTM, which the htm
-// package reads once at start-up, by re-executing the command with it.
+// The default suite takes about a minute on two cores. -htm sets HYTM_HTM,
+// which the htm package reads once at start-up, by re-executing the
+// command with it.
 // A bad flag value or an unknown workload or variant exits with status 2.
 package main
 
