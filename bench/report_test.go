@@ -169,8 +169,9 @@ func TestVariantStyles(t *testing.T) {
 	}
 }
 
-// TestEstimate checks that a plan's estimate covers warm-up and setup, and
-// that the vacation workloads (large tables to build) cost more than a set.
+// TestEstimate checks that a plan's estimate covers warm-up and setup,
+// that later runs are estimated dearer, and that the vacation workloads
+// (large tables to build) cost more than a set.
 func TestEstimate(t *testing.T) {
 	p, err := NewPlan(PlanOptions{Workloads: []string{"hashset", "vacation-low"}, Variants: []string{"mutex", "stm"},
 		Goroutines: []int{1}, Updates: []int{10}, Duration: 300 * time.Millisecond})
@@ -178,11 +179,14 @@ func TestEstimate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sum time.Duration
-	for _, c := range p {
+	for i, c := range p {
 		if c.Cost() < c.Duration+warmup(c.Duration)+10*time.Millisecond {
 			t.Errorf("%s: cost %v below its measuring time", c.Label(), c.Cost())
 		}
-		sum += c.Cost()
+		if i > 0 && p.CostAt(i)-c.Cost() <= p.CostAt(i-1)-p[i-1].Cost() {
+			t.Errorf("run %d costs no more than its configuration's cost than run %d", i, i-1)
+		}
+		sum += p.CostAt(i)
 	}
 	if p.Estimate() != sum {
 		t.Errorf("Estimate %v, sum of costs %v", p.Estimate(), sum)

@@ -68,7 +68,7 @@ func (b *progressBar) start(i int) {
 	if b.i < 0 {
 		b.t0 = now
 	} else {
-		b.doneTime += b.plan[b.i].Cost()
+		b.doneTime += b.plan.CostAt(b.i)
 	}
 	b.i, b.runStart = i, now
 	b.mu.Unlock()
@@ -82,7 +82,7 @@ func (b *progressBar) draw() {
 		return
 	}
 	c := b.plan[b.i]
-	done := b.doneTime + min(time.Since(b.runStart), c.Cost())
+	done := b.doneTime + min(time.Since(b.runStart), b.plan.CostAt(b.i))
 	frac := float64(done) / float64(max(b.total, 1))
 	pct := int(100 * frac)
 	eta := fmt.Sprintf(" ETA %v", roundETA(etaLeft(time.Since(b.t0), done, b.total)))
