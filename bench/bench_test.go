@@ -2,7 +2,12 @@ package bench
 
 import (
 	"fmt"
+	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/hytm/hytm/bench/internal/wl"
 )
 
 // The benchmarks run the suite's configurations under go test -bench, named
@@ -92,4 +97,76 @@ func benchOne(b *testing.B, c Config) {
 	if r.ROAborts > 0 {
 		b.ReportMetric(float64(r.ROAborts)/float64(r.Ops), "audit-aborts/op")
 	}
+}
+
+// BenchmarkLatencyOverhead measures what latency sampling costs on the
+// suite's fastest operations, where the clock reads weigh most. One
+// goroutine runs one workload instance in alternating blocks of about 2ms,
+// one with the plain loop and one with the sampling loop at the stride
+// measure would choose, and the benchmark reports the median over the
+// block pairs of the sampling block's extra time (overhead-%, negative:
+// noise in sampling's favour). Alternating short blocks keeps a shared
+// machine's varying load out of the comparison. Run it with a fixed count
+// of pairs, for example
+//
+//	go test -run XXX -bench LatencyOverhead -benchtime 400x
+func BenchmarkLatencyOverhead(b *testing.B) {
+	for _, c := range []Config{
+		{Workload: "bank", Variant: "seq", Update: -1},
+		{Workload: "bank", Variant: "mutex", Update: -1},
+		{Workload: "hashset", Variant: "mutex", Update: 10},
+		{Workload: "hashset", Variant: "stm", Update: 10},
+		{Workload: "bank", Variant: "stm", Update: -1},
+	} {
+		c.Goroutines = 1
+		b.Run(c.Label(), func(b *testing.B) {
+			w, err := LookupWorkload(c.Workload)
+			if err != nil {
+				b.Fatal(err)
+			}
+			v, err := LookupVariant(c.Variant)
+			if err != nil {
+				b.Fatal(err)
+			}
+			inst, err := w.New(v, Params{Update: c.Update, Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			wk := wl.NewWorker(1)
+			op := inst.Worker(wk)
+			var stop atomic.Bool
+			t0 := time.Now()
+			loop(wk, op, true, 100_000, &stop, nil) // warm-up and the operation's time
+			opTime := time.Since(t0) / 100_000
+			stride := samplingStride(sampleCost(), opTime, SamplingBudget)
+			block := uint64(max(2*time.Millisecond/max(opTime, 1), 100))
+			smp := newSampler(stride, 1, new(Histogram))
+			timed := func(s *sampler) time.Duration {
+				t := time.Now()
+				loop(wk, op, true, block, &stop, s)
+				return time.Since(t)
+			}
+			var extra []float64
+			b.ResetTimer()
+			for i := range b.N {
+				var on, off time.Duration
+				if i%2 == 0 {
+					off, on = timed(nil), timed(smp)
+				} else {
+					on, off = timed(smp), timed(nil)
+				}
+				extra = append(extra, 100*(float64(on)/float64(off)-1))
+			}
+			b.StopTimer()
+			b.ReportMetric(medianOf(extra), "overhead-%")
+			b.ReportMetric(float64(stride), "stride")
+			b.ReportMetric(float64(opTime.Nanoseconds()), "ns/op-measured")
+		})
+	}
+}
+
+func medianOf(xs []float64) float64 {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }

@@ -15,41 +15,48 @@ import (
 // charts and data.
 const ResultsDir = "results"
 
-// WriteResultsMarkdown writes the Markdown report of rep to path (for
-// example bench/RESULTS.md), with its charts, results.csv and results.json
-// in the results folder beside it. The report names the machine, the Go
-// version and the date, evaluates the suite's performance targets, reads the results
-// in a few generated sentences, and embeds a chart and a table per workload.
-func WriteResultsMarkdown(path string, rep Report) error {
-	dir := filepath.Join(filepath.Dir(path), ResultsDir)
+// WriteOutputs writes results.csv, results.json and the charts of rep
+// into dir, creating it if needed, and returns the chart file names.
+func WriteOutputs(dir string, rep Report) (charts []string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	charts, err := WriteCharts(dir, rep.Results)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	var csvBuf, jsonBuf bytes.Buffer
 	if err := WriteCSV(&csvBuf, rep.Results); err != nil {
-		return err
+		return nil, err
 	}
 	if err := WriteJSON(&jsonBuf, rep); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "results.csv"), csvBuf.Bytes(), 0o644); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "results.json"), jsonBuf.Bytes(), 0o644); err != nil {
-		return err
+		return nil, err
 	}
-	// Remove charts of an earlier run that this one did not produce.
+	return WriteCharts(dir, rep)
+}
+
+// WriteResultsMarkdown writes the Markdown report of rep to path (for
+// example bench/RESULTS.md), with its charts, results.csv and results.json
+// in the results folder beside it (WriteOutputs), and returns the chart
+// file names. Charts of an earlier report that this one lacks are
+// removed. The report names the machine, the Go version and the date,
+// evaluates the suite's performance targets, reads the results in a few
+// generated sentences, and embeds a chart and a table per workload.
+func WriteResultsMarkdown(path string, rep Report) ([]string, error) {
+	dir := filepath.Join(filepath.Dir(path), ResultsDir)
+	charts, err := WriteOutputs(dir, rep)
+	if err != nil {
+		return charts, err
+	}
 	old, _ := filepath.Glob(filepath.Join(dir, "*.png"))
 	for _, f := range old {
 		if !slices.Contains(charts, filepath.Base(f)) {
 			os.Remove(f)
 		}
 	}
-	return os.WriteFile(path, []byte(ResultsMarkdown(rep)), 0o644)
+	return charts, os.WriteFile(path, []byte(ResultsMarkdown(rep)), 0o644)
 }
 
 // ResultsMarkdown returns the Markdown report of rep; chart links point into
@@ -100,18 +107,36 @@ func ResultsMarkdown(rep Report) string {
 
 	p("\n## Workloads\n\n")
 	p("Throughput is committed operations per second over all goroutines; *vs seq* divides by seq's throughput (plain Go, one goroutine). ")
-	p("*aborts/commit* counts re-executed transaction bodies per committed one; *by cause* comes from the TM's own counters. ")
-	p("Charts use a log scale; seq is the dashed line.\n\n")
+	p("*aborts/commit* counts re-executed transaction bodies per committed one (by cause, from the TM's own counters, in results.csv). ")
+	p("*p50*, *p99* and *p99.9* are percentiles of the latency of one operation, retries included, from a sample of the operations. ")
+	p("Each chart shows throughput (left) and latency (right, p99.9 solid, p50 dashed) on log scales; seq is the dashed line on the left.\n\n")
 	for _, k := range groups(rs) {
 		p("### %s\n\n%s.\n\n", k, describe(k.Workload))
 		p("![%s](%s/%s)\n\n", k, ResultsDir, k.fileName()+".png")
-		p("| Variant | Goroutines | tx/s | range | vs seq | aborts/commit | by cause | hw commits |\n")
-		p("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |\n")
+		var g []*Result
 		for _, r := range rs {
 			if r.Workload == k.Workload && r.Update == k.Update {
-				p("| %s | %d | %s | %s | %s | %s | %s | %s |\n", r.Variant, r.Goroutines, SI(r.TxPerSec), rangeCell(r),
-					ratio(r.SpeedupSeq), abortsCell(r), r.CauseString(), hwCell(r))
+				g = append(g, r)
 			}
+		}
+		cols := tableColumns(g, false)
+		for _, c := range cols {
+			p("| %s ", strings.TrimSpace(c.name))
+		}
+		p("|\n")
+		for i := range cols {
+			if i == 0 {
+				p("| --- ")
+			} else {
+				p("| ---: ")
+			}
+		}
+		p("|\n")
+		for _, r := range g {
+			for _, c := range cols {
+				p("| %s ", strings.TrimSpace(c.cell(r)))
+			}
+			p("|\n")
 		}
 		p("\n")
 	}
@@ -257,6 +282,21 @@ func reading(rs []*Result, m Machine) []string {
 			s += fmt.Sprintf("; mutex's by %.2fx (median)", median(lockScale))
 		}
 		out = append(out, s+".")
+	}
+	var tail, mid []named
+	for _, k := range groups(rs) {
+		sn, l := find(rs, k, "stm", n), bestLock(rs, k, n)
+		if sn == nil || l == nil || sn.Latency == nil || l.Latency == nil || l.Latency.P999 <= 0 || l.Latency.P50 <= 0 {
+			continue
+		}
+		tail = append(tail, named{k.String(), sn.Latency.P999 / l.Latency.P999})
+		mid = append(mid, named{k.String(), sn.Latency.P50 / l.Latency.P50})
+	}
+	sortNamed(tail)
+	sortNamed(mid)
+	if len(tail) > 0 {
+		out = append(out, fmt.Sprintf("**Latency at %d goroutines.** stm's p99.9 is %.2gx to %.2gx the faster lock's (median %.2gx; highest %s), its p50 %.2gx to %.2gx (median %.2gx).",
+			n, tail[0].x, tail[len(tail)-1].x, median(tail), list(tail[len(tail)-1:], "%.2gx"), mid[0].x, mid[len(mid)-1].x, median(mid)))
 	}
 	if len(vsPeer) > 0 {
 		out = append(out, fmt.Sprintf("**Against anacrolix/stm v0.2.0** at %d goroutines, stm is %.1fx to %.1fx faster (median %.1fx; lowest %s).",

@@ -26,6 +26,8 @@ type Config struct {
 	Duration time.Duration
 	Ops      int
 	Seed     uint64
+	// NoLatency turns off latency sampling (for A/B runs of its cost).
+	NoLatency bool
 }
 
 // Label names the configuration like a benchmark: workload/variant[/update=U]/g=G.
@@ -74,10 +76,21 @@ type Result struct {
 	ROOps    uint64 `json:"audit_ops,omitempty"`
 	ROAborts uint64 `json:"audit_aborts,omitempty"`
 
+	// CPUSeconds is the CPU time this process spent during the measured
+	// phase (Linux; 0 if unknown): the workers' time plus the runtime's.
+	CPUSeconds float64 `json:"cpu_s,omitempty"`
+
 	// OtherLoad is the average number of cores that other processes kept
 	// busy during the run (Linux; -1 if unknown). Above about 0.2 the run
 	// shared the machine and its numbers are suspect.
 	OtherLoad float64 `json:"other_load"`
+
+	// Latency holds the percentiles of the sampled operation latencies
+	// (nil when not sampled). With several runs it covers the runs the
+	// median was chosen from.
+	Latency *Latency `json:"latency,omitempty"`
+	// hist is the histogram behind Latency.
+	hist *Histogram
 
 	// Check is "ok" or the first invariant violation.
 	Check string `json:"check"`
@@ -157,11 +170,15 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 		workers[i] = wl.NewWorker(c.Seed + uint64(i+1)*1_000_003)
 		ops[i] = inst.Worker(workers[i])
 	}
+	stride := 0 // no sampling
 	if c.Ops <= 0 {
 		// Warm up (caches, heap size, GC pacing, CPU clock), then measure
 		// from zeroed counters. The workload's own state (set deltas) keeps
 		// the warm-up operations, so the invariant check covers them.
-		phase(workers, ops, warmup(c.Duration), nil)
+		wd := phase(workers, ops, warmup(c.Duration), nil, nil)
+		if !c.NoLatency {
+			stride = samplingStride(sampleCost(), opTime(workers, wd), SamplingBudget)
+		}
 		for _, w := range workers {
 			w.Ops, w.Attempts, w.ROOps, w.ROAttempts = 0, 0, 0, 0
 		}
@@ -188,8 +205,17 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 			}
 		}
 	}
+	var samplers []*sampler
+	var hist *Histogram
+	if stride > 0 {
+		hist = new(Histogram)
+		samplers = make([]*sampler, len(workers))
+		for i := range samplers {
+			samplers[i] = newSampler(stride, c.Seed+uint64(i)*0x9E3779B9, new(Histogram))
+		}
+	}
 	cpu0 := sampleCPU()
-	elapsed := phase(workers, ops, c.Duration, limits)
+	elapsed := phase(workers, ops, c.Duration, limits, samplers)
 	cpu1 := sampleCPU()
 
 	r := &Result{
@@ -200,6 +226,7 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 		Seconds:         elapsed.Seconds(),
 		Runs:            1,
 		OtherLoad:       otherLoad(cpu0, cpu1, elapsed),
+		CPUSeconds:      (cpu1.self - cpu0.self).Seconds(),
 		AbortsPerCommit: -1,
 		HWShare:         -1,
 		Check:           "ok",
@@ -214,6 +241,13 @@ func measure(c Config, v *Variant, inst Instance) *Result {
 		if werr == nil {
 			werr = w.Err
 		}
+	}
+	for _, s := range samplers {
+		hist.Merge(s.hist)
+	}
+	if hist != nil {
+		r.hist = hist
+		r.Latency = hist.summarize(stride)
 	}
 	if r.Seconds > 0 {
 		r.TxPerSec = float64(r.Ops) / r.Seconds
@@ -251,10 +285,24 @@ func warmup(d time.Duration) time.Duration {
 	return min(max(d/5, 5*time.Millisecond), 200*time.Millisecond)
 }
 
+// opTime returns the average wall time of one operation of one worker over
+// a phase that took elapsed.
+func opTime(workers []*wl.Worker, elapsed time.Duration) time.Duration {
+	var n uint64
+	for _, w := range workers {
+		n += w.Ops
+	}
+	if n == 0 {
+		return elapsed
+	}
+	return elapsed * time.Duration(len(workers)) / time.Duration(n)
+}
+
 // phase runs ops[i] on workers[i] concurrently until d has passed (limits
 // == nil) or each worker i has done limits[i] operations, and returns the
-// time until every worker stopped.
-func phase(workers []*wl.Worker, ops []func(), d time.Duration, limits []uint64) time.Duration {
+// time until every worker stopped. With samplers (one per worker, or nil),
+// worker i times the operations samplers[i] picks.
+func phase(workers []*wl.Worker, ops []func(), d time.Duration, limits []uint64, samplers []*sampler) time.Duration {
 	var stop atomic.Bool
 	var ready, done sync.WaitGroup
 	start := make(chan struct{})
@@ -265,25 +313,16 @@ func phase(workers []*wl.Worker, ops []func(), d time.Duration, limits []uint64)
 		if limits != nil {
 			limit = limits[i]
 		}
-		go func(w *wl.Worker, op func()) {
+		var smp *sampler
+		if samplers != nil {
+			smp = samplers[i]
+		}
+		go func(w *wl.Worker, op func(), smp *sampler) {
 			defer done.Done()
 			ready.Done()
 			<-start
-			if limits != nil {
-				for range limit {
-					op()
-					w.Ops++
-				}
-				return
-			}
-			for { // at least one operation, however late the goroutine starts
-				op()
-				w.Ops++
-				if stop.Load() {
-					break
-				}
-			}
-		}(workers[i], ops[i])
+			loop(w, op, limits != nil, limit, &stop, smp)
+		}(workers[i], ops[i], smp)
 	}
 	ready.Wait()
 	t0 := time.Now()
@@ -294,4 +333,58 @@ func phase(workers []*wl.Worker, ops []func(), d time.Duration, limits []uint64)
 	}
 	done.Wait()
 	return time.Since(t0)
+}
+
+// loop calls op and counts it in w.Ops: limit times (counted), or until
+// stop is set, at least once however late the goroutine starts. With a
+// sampler it times the operations the sampler picks.
+//
+// The sampling loops keep the plain loop as their inner loop, bounded by a
+// target count of w.Ops, so that an operation that is not timed costs one
+// compare more than in the plain loop: every variable live across the
+// call of op is reloaded after it, and each one costs about 1% of the
+// fastest operations.
+func loop(w *wl.Worker, op func(), counted bool, limit uint64, stop *atomic.Bool, smp *sampler) {
+	switch {
+	case smp == nil && counted:
+		for range limit {
+			op()
+			w.Ops++
+		}
+	case smp == nil:
+		for {
+			op()
+			w.Ops++
+			if stop.Load() {
+				return
+			}
+		}
+	case counted:
+		end := w.Ops + limit
+		for w.Ops < end {
+			at := min(w.Ops+uint64(smp.gap()), end) // w.Ops when the timed operation starts, plus one
+			for w.Ops+1 < at {
+				op()
+				w.Ops++
+			}
+			if w.Ops < end {
+				smp.timed(w, op)
+			}
+		}
+	default:
+		for {
+			at := w.Ops + uint64(smp.gap())
+			for w.Ops+1 < at {
+				op()
+				w.Ops++
+				if stop.Load() {
+					return
+				}
+			}
+			smp.timed(w, op)
+			if stop.Load() {
+				return
+			}
+		}
+	}
 }

@@ -27,6 +27,8 @@ type PlanOptions struct {
 	// load on a shared machine hits different configurations in different
 	// rounds; RunSuite keeps each configuration's median.
 	Count int
+	// NoLatency turns latency sampling off (Config.NoLatency).
+	NoLatency bool
 }
 
 // DefaultUpdates are Synchrobench's update ratios used by default.
@@ -113,7 +115,7 @@ func NewPlan(o PlanOptions) (Plan, error) {
 						continue
 					}
 					p = append(p, Config{Workload: w.Name, Variant: v.Name, Goroutines: g,
-						Update: u, Duration: o.Duration, Seed: o.Seed})
+						Update: u, Duration: o.Duration, Seed: o.Seed, NoLatency: o.NoLatency})
 				}
 			}
 		}
@@ -133,6 +135,59 @@ func (p Plan) Duration() time.Duration {
 	var d time.Duration
 	for _, c := range p {
 		d += c.Duration
+	}
+	return d
+}
+
+// setupCost is the wall time a run of a workload takes besides its
+// warm-up and measuring time (building the data structure, two garbage
+// collections, the invariant check), for the lock variants and for the TM
+// variants, measured with hytm-bench on a 2-core machine at 300ms per run
+// (vacation's 65,536-row tables dominate).
+var setupCost = map[string][2]time.Duration{
+	"list":          {20 * time.Millisecond, 20 * time.Millisecond},
+	"skiplist":      {30 * time.Millisecond, 110 * time.Millisecond},
+	"rbtree":        {50 * time.Millisecond, 160 * time.Millisecond},
+	"hashset":       {80 * time.Millisecond, 80 * time.Millisecond},
+	"bank":          {80 * time.Millisecond, 80 * time.Millisecond},
+	"vacation-low":  {480 * time.Millisecond, 700 * time.Millisecond},
+	"vacation-high": {350 * time.Millisecond, 620 * time.Millisecond},
+}
+
+// runGrowth is how much dearer each run gets than the one before it,
+// fitted to whole suites timed on a 2-core machine: the documented
+// RESULTS.md command (495 runs of 300ms) took 6m48s, about 220s more than
+// the sum of the configurations' costs, while a 33-run plan took what its
+// costs said. Later runs pay for what earlier ones left on the heap (the
+// two collections before each measurement).
+const runGrowth = 1200 * time.Microsecond
+
+// Cost estimates the wall time of running c on its own: warm-up,
+// measuring time, and the workload's setup and check.
+func (c Config) Cost() time.Duration {
+	d := c.Duration + warmup(c.Duration)
+	sc, ok := setupCost[c.Workload]
+	if !ok {
+		return d + 100*time.Millisecond
+	}
+	if v, err := LookupVariant(c.Variant); err == nil && v.TM {
+		return d + sc[1]
+	}
+	return d + sc[0]
+}
+
+// CostAt estimates the wall time of the plan's i-th run: its
+// configuration's cost and runGrowth for each run before it.
+func (p Plan) CostAt(i int) time.Duration {
+	return p[i].Cost() + time.Duration(i)*runGrowth
+}
+
+// Estimate returns the plan's estimated wall time, the sum of its runs'
+// costs.
+func (p Plan) Estimate() time.Duration {
+	var d time.Duration
+	for i := range p {
+		d += p.CostAt(i)
 	}
 	return d
 }
@@ -169,8 +224,9 @@ const QuietLoad = 0.2
 // medians merges the results of repeated configurations, in order of first
 // appearance, keeping the median run of each (the lower middle one for an
 // even count) among the runs that had the machine to themselves (other load
-// below QuietLoad), or among all runs if none did. A failed invariant in any
-// run is kept.
+// below QuietLoad), or among all runs if none did; its latency percentiles
+// cover the samples of all those runs. A failed invariant in any run is
+// kept.
 func medians(all []*Result) []*Result {
 	type key struct {
 		groupKey
@@ -204,6 +260,18 @@ func medians(all []*Result) []*Result {
 		m := *sorted[(len(sorted)-1)/2]
 		m.Runs = len(runs)
 		m.TxPerSecMin, m.TxPerSecMax = sorted[0].TxPerSec, sorted[len(sorted)-1].TxPerSec
+		// Latency percentiles over the samples of all the runs the median
+		// was chosen from: more samples for the tail.
+		if len(quiet) > 1 && m.Latency != nil {
+			h, every := new(Histogram), 0
+			for _, r := range quiet {
+				if r.hist != nil {
+					h.Merge(r.hist)
+					every = max(every, r.Latency.Every)
+				}
+			}
+			m.hist, m.Latency = h, h.summarize(every)
+		}
 		for _, r := range runs {
 			if r.Check != "ok" {
 				m.Check = r.Check

@@ -2,9 +2,11 @@
 // (linked list, skip list, red-black tree, hash set), a bank with long
 // read-only audits and vacation-lite, under the variants seq, mutex,
 // rwmutex, stm, hybrid (when built in) and anacrolix (anacrolix/stm
-// v0.2.0). It prints the hardware it found, a progress bar and a table of
-// throughput per workload, variant and goroutine count, and writes CSV,
-// JSON and PNG charts to -out.
+// v0.2.0). It prints the hardware it found, a progress bar and a table per
+// workload of throughput, aborts and latency percentiles per variant and
+// goroutine count, and writes results.csv, results.json and a PNG chart per
+// workload to -out (default bench-results/ in the current directory; with
+// -results, the results/ folder beside the report).
 //
 // From the repository root (go.work makes the bench module part of the
 // workspace):
@@ -12,10 +14,11 @@
 //	go run ./bench/cmd/hytm-bench
 //	go run ./bench/cmd/hytm-bench -workloads rbtree,bank -variants stm,mutex -duration 1s
 //	go run ./bench/cmd/hytm-bench -htm=off -variants stm,hybrid
-//	go run ./bench/cmd/hytm-bench -count 3 -duration 500ms -results bench/RESULTS.md
+//	go run ./bench/cmd/hytm-bench -count 3 -duration 300ms -results bench/RESULTS.md -progress=false
 //
-// The default suite takes about a minute. -htm sets HYTM_HTM, which the htm
-// package reads once at start-up, by re-executing the command with it.
+// The default suite takes about a minute on two cores. -htm sets HYTM_HTM,
+// which the htm package reads once at start-up, by re-executing the
+// command with it.
 // A bad flag value or an unknown workload or variant exits with status 2.
 package main
 
@@ -73,8 +76,10 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		gflag     = fs.String("g", "", "comma-separated goroutine `counts` (default 1, 2, 4, ... up to GOMAXPROCS)")
 		update    = fs.String("update", "0,10,50", "comma-separated update `percentages` of the set workloads")
 		htmMode   = fs.String("htm", "", "HTM `mode` for the hybrid variant: auto, off or emulate (sets HYTM_HTM; default: as the environment says)")
-		out       = fs.String("out", "bench-results", "output `directory` for CSV, JSON and PNG charts")
-		results   = fs.String("results", "", "also write a Markdown report to this `file` (e.g. bench/RESULTS.md), with its charts in results/ beside it")
+		out       = fs.String("out", defaultOut, "output `directory` for results.csv, results.json and the charts (default with -results: results/ beside the report)")
+		results   = fs.String("results", "", "also write a Markdown report to this `file` (e.g. bench/RESULTS.md); its charts and data go to results/ beside it")
+		causes    = fs.Bool("causes", false, "add the aborts per commit by cause to the tables (always in the CSV and JSON)")
+		latency   = fs.Bool("latency", true, "sample operation latencies (p50, p99, p99.9)")
 		seed      = fs.Uint64("seed", 1, "random `seed`")
 		count     = fs.Int("count", 1, "run each configuration `n` times, in rounds, and keep the median")
 		progress  = fs.Bool("progress", true, "show a progress bar on standard error")
@@ -92,6 +97,8 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	outSet := false
+	fs.Visit(func(f *flag.Flag) { outSet = outSet || f.Name == "out" })
 
 	if *htmMode != "" {
 		switch *htmMode {
@@ -129,9 +136,28 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		Duration:   *duration,
 		Seed:       *seed,
 		Count:      *count,
+		NoLatency:  !*latency,
 	})
 	if err != nil {
 		return usageError{err.Error()}
+	}
+
+	// Check the output folders before running anything.
+	outDir := *out
+	if *results != "" {
+		resDir := filepath.Join(filepath.Dir(*results), bench.ResultsDir)
+		if !outSet {
+			outDir = resDir
+		}
+		if err := checkWritable(resDir); err != nil {
+			return err
+		}
+		if err := checkWritable(filepath.Dir(*results)); err != nil {
+			return err
+		}
+	}
+	if err := checkWritable(outDir); err != nil {
+		return err
 	}
 
 	m := bench.ThisMachine()
@@ -141,7 +167,7 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	if m.Revision != "" {
 		fmt.Fprintf(stdout, "library: %s\n", m.Revision)
 	}
-	fmt.Fprintf(stdout, "plan: %d runs of %v, about %v\n\n", len(plan), *duration, estimate(plan).Round(time.Second))
+	fmt.Fprintf(stdout, "plan: %d runs of %v, about %v\n\n", len(plan), *duration, roundETA(plan.Estimate()))
 
 	bar := newProgressBar(stderr, plan, *progress)
 	rs, err := bench.RunSuite(plan, bar.start)
@@ -149,7 +175,7 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bench.WriteTable(stdout, rs)
+	bench.WriteTable(stdout, rs, bench.TableOptions{Causes: *causes})
 	disturbed, maxLoad := 0, 0.0
 	for _, r := range rs {
 		if r.OtherLoad >= bench.QuietLoad {
@@ -158,21 +184,30 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if disturbed > 0 {
-		fmt.Fprintf(stdout, "\nnote: %d of %d results come from runs that shared the machine with other processes (up to %.1f cores busy); their throughput is suspect\n",
+		fmt.Fprintf(stdout, "\nnote: %d of %d results ran beside other processes (up to %.1f cores busy): their figures are suspect\n",
 			disturbed, len(rs), maxLoad)
 	}
 
 	rep := bench.Report{Machine: m, Command: commandLine(args), Duration: duration.Seconds(), Results: rs}
-	files, err := writeOutputs(*out, rep)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nwrote %s\n", strings.Join(files, ", "))
+	fmt.Fprintln(stdout)
 	if *results != "" {
-		if err := bench.WriteResultsMarkdown(*results, rep); err != nil {
+		charts, err := bench.WriteResultsMarkdown(*results, rep)
+		if err != nil {
 			return err
 		}
+		resDir := filepath.Join(filepath.Dir(*results), bench.ResultsDir)
+		fmt.Fprintln(stdout, wroteLine(len(charts), resDir))
 		fmt.Fprintf(stdout, "wrote %s\n", *results)
+		if filepath.Clean(outDir) == filepath.Clean(resDir) {
+			outDir = ""
+		}
+	}
+	if outDir != "" {
+		charts, err := bench.WriteOutputs(outDir, rep)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, wroteLine(len(charts), outDir))
 	}
 	for _, r := range rs {
 		if r.Check != "ok" {
@@ -182,46 +217,45 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// estimate guesses the suite's wall time: the measuring time, a fifth more
-// for warm-up, and about 0.1s of setup and checks per run.
-func estimate(p bench.Plan) time.Duration {
-	return p.Duration()*6/5 + time.Duration(len(p))*100*time.Millisecond
+// defaultOut is the default output folder, relative to the current
+// directory (ignored by git at the repository root).
+const defaultOut = "bench-results"
+
+// roundETA rounds an estimate for printing: to the second below two
+// minutes, to ten seconds above.
+func roundETA(d time.Duration) time.Duration {
+	if d < 2*time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(10 * time.Second)
 }
 
 func commandLine(args []string) string {
 	return strings.Join(append([]string{"hytm-bench"}, args...), " ")
 }
 
-// writeOutputs writes results.csv, results.json and the charts into dir.
-func writeOutputs(dir string, rep bench.Report) ([]string, error) {
+// wroteLine reports what WriteOutputs wrote into dir, in one short line.
+func wroteLine(charts int, dir string) string {
+	noun := "charts"
+	if charts == 1 {
+		noun = "chart"
+	}
+	return fmt.Sprintf("wrote %d %s, results.csv and results.json to %s", charts, noun, dir)
+}
+
+// checkWritable creates dir if needed and checks that a file can be
+// created in it, so that a bad -out or -results fails before the runs.
+func checkWritable(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return fmt.Errorf("output folder: %w", err)
 	}
-	var files []string
-	write := func(name string, f func(io.Writer) error) error {
-		path := filepath.Join(dir, name)
-		fh, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		if err := f(fh); err != nil {
-			fh.Close()
-			return err
-		}
-		files = append(files, path)
-		return fh.Close()
+	f, err := os.CreateTemp(dir, ".hytm-bench-*")
+	if err != nil {
+		return fmt.Errorf("output folder %s is not writable: %w", dir, err)
 	}
-	if err := write("results.csv", func(w io.Writer) error { return bench.WriteCSV(w, rep.Results) }); err != nil {
-		return files, err
-	}
-	if err := write("results.json", func(w io.Writer) error { return bench.WriteJSON(w, rep) }); err != nil {
-		return files, err
-	}
-	charts, err := bench.WriteCharts(dir, rep.Results)
-	for _, c := range charts {
-		files = append(files, filepath.Join(dir, c))
-	}
-	return files, err
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
 
 // reexec re-runs the command with HYTM_HTM=mode: the htm package reads the

@@ -18,11 +18,11 @@ type progressBar struct {
 	plan    bench.Plan
 	enabled bool
 	tty     bool
-	total   time.Duration
+	total   time.Duration // the plan's estimated wall time
 
 	mu       sync.Mutex
 	i        int           // index of the running configuration
-	doneTime time.Duration // planned time of the finished configurations
+	doneTime time.Duration // estimated wall time of the finished configurations
 	runStart time.Time
 	t0       time.Time
 	lastPct  int
@@ -31,7 +31,7 @@ type progressBar struct {
 }
 
 func newProgressBar(w io.Writer, plan bench.Plan, enabled bool) *progressBar {
-	b := &progressBar{w: w, plan: plan, enabled: enabled, i: -1, lastPct: -1, total: plan.Duration()}
+	b := &progressBar{w: w, plan: plan, enabled: enabled, i: -1, lastPct: -1, total: plan.Estimate()}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			b.tty = true
@@ -68,7 +68,7 @@ func (b *progressBar) start(i int) {
 	if b.i < 0 {
 		b.t0 = now
 	} else {
-		b.doneTime += b.plan[b.i].Duration
+		b.doneTime += b.plan.CostAt(b.i)
 	}
 	b.i, b.runStart = i, now
 	b.mu.Unlock()
@@ -82,13 +82,10 @@ func (b *progressBar) draw() {
 		return
 	}
 	c := b.plan[b.i]
-	elapsed := min(time.Since(b.runStart), c.Duration)
-	frac := float64(b.doneTime+elapsed) / float64(max(b.total, 1))
+	done := b.doneTime + min(time.Since(b.runStart), b.plan.CostAt(b.i))
+	frac := float64(done) / float64(max(b.total, 1))
 	pct := int(100 * frac)
-	eta := ""
-	if wall := time.Since(b.t0); frac > 0.02 {
-		eta = fmt.Sprintf(" ETA %v", (time.Duration(float64(wall)/frac) - wall).Round(time.Second))
-	}
+	eta := fmt.Sprintf(" ETA %v", roundETA(etaLeft(time.Since(b.t0), done, b.total)))
 	const width = 30
 	n := int(frac * width)
 	bar := strings.Repeat("#", n) + strings.Repeat(".", width-n)
@@ -120,4 +117,20 @@ func (b *progressBar) finish() {
 	} else {
 		fmt.Fprintln(b.w, line)
 	}
+}
+
+// etaLeft returns the expected remaining time of a plan whose estimated
+// wall time is total, when the configurations estimated at done have taken
+// elapsed: the remaining estimate, scaled by how the runs so far compared
+// with their estimate. The scale is trusted in proportion to the share of
+// the plan done, fully from a fifth on, so that the first runs (small set
+// workloads, a warming machine) do not swing it.
+func etaLeft(elapsed, done, total time.Duration) time.Duration {
+	left := max(total-done, 0)
+	if done <= 0 || total <= 0 {
+		return left
+	}
+	ratio := float64(elapsed) / float64(done)
+	trust := min(1, float64(done)/(0.2*float64(total)))
+	return time.Duration(float64(left) * (1 + trust*(ratio-1)))
 }
