@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hytm/hytm/htm"
+	"github.com/hytm/hytm/internal/hwlink"
 	"github.com/hytm/hytm/stm"
 )
 
@@ -89,7 +90,7 @@ func hwReportStart() int64 {
 //
 //go:noinline
 func reportHWAbort(st htm.Status, t0 int64) {
-	stm.RecordHardwareAbort(hwCause(st), time.Duration(time.Now().UnixNano()-t0))
+	hwlink.RecordHardwareAbort(hwCause(st), time.Duration(time.Now().UnixNano()-t0))
 }
 
 // hwCause classifies an abort status as the hardware counters do.

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hytm/hytm/fallback"
 	"github.com/hytm/hytm/htm"
+	"github.com/hytm/hytm/internal/hwlink"
+	"github.com/hytm/hytm/internal/hwtypes"
 	"github.com/hytm/hytm/stm"
 )
 
@@ -26,8 +28,8 @@ func OrElse(fns ...func(tx *Tx) error) func(tx *Tx) error { return stm.OrElse(fn
 
 // Execution mode, set once at init (or by tests between runs).
 var (
-	hwOn   bool       // hardware attempts are enabled
-	hwMode stm.HWMode // how they run
+	hwOn   bool         // hardware attempts are enabled
+	hwMode hwtypes.Mode // how they run
 	sites  fallback.SiteTable
 )
 
@@ -38,24 +40,24 @@ func init() {
 	switch {
 	case htm.Emulated():
 		setEmulator(htm.DefaultEmulator())
-	case htm.Enabled() && stm.RealHardware:
-		setHW(true, stm.HWReal)
+	case htm.Enabled() && hwlink.RealHardware():
+		setHW(true, hwtypes.Real)
 	}
 }
 
 // setHW sets the execution mode. Call it only while no transaction runs.
 // With hardware on, stm's software transactions announce themselves, so
 // that hardware commits tick the clock only when one is live.
-func setHW(on bool, mode stm.HWMode) {
+func setHW(on bool, mode hwtypes.Mode) {
 	hwOn, hwMode = on, mode
-	stm.SetHardwareActive(on)
+	hwlink.SetHardwareActive(on)
 }
 
 // setEmulator runs hardware attempts on e from now on (nil: software only).
 // Call it only while no transaction runs.
 func setEmulator(e *htm.Emulator) {
-	stm.SetEmulator(e)
-	setHW(e != nil, stm.HWEmulated)
+	hwlink.SetEmulator(e)
+	setHW(e != nil, hwtypes.Emulated)
 	sites.Reset()
 }
 
@@ -83,7 +85,7 @@ func Atomically(fn func(tx *Tx) error) error {
 		if fn == nil {
 			panic("hybrid: Atomically with a nil function")
 		}
-		return atomicallyHW(nil, siteOf(fn), fn)
+		return atomicallyHW(siteOf(fn), fn)
 	}
 	return stm.Atomically(fn)
 }
@@ -108,7 +110,7 @@ func AtomicallyValue[T any](fn func(tx *Tx) (T, error)) (T, error) {
 		panic("hybrid: AtomicallyValue with a nil function")
 	}
 	var out T
-	err := atomicallyHW(nil, siteOf(fn), func(tx *Tx) error {
+	err := atomicallyHW(siteOf(fn), func(tx *Tx) error {
 		v, err := fn(tx)
 		out = v
 		return err
@@ -137,7 +139,7 @@ func AtomicallyContext(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return atomicallyHW(ctx, siteOf(fn), fn)
+	return atomicallyHWContext(ctx, siteOf(fn), fn)
 }
 
 // CompareAndSwap stores new in v if v holds old, in tx; see
@@ -150,32 +152,68 @@ func CompareAndSwap[T comparable](tx *Tx, v *Var[T], old, new T) bool {
 func Check(tx *Tx, cond bool) { stm.Check(tx, cond) }
 
 // atomicallyHW runs fn hardware first, for call site pc, and in software
-// (with ctx, which may be nil, ending its Retry waits) when hardware fails.
+// when hardware fails. Neither it nor anything it calls keeps fn (the
+// declarations in internal/hwlink say so), so a closure passed to
+// Atomically stays on its caller's stack.
 //
 //go:noinline
-func atomicallyHW(ctx context.Context, pc uintptr, fn func(tx *Tx) error) error {
+func atomicallyHW(pc uintptr, fn func(tx *Tx) error) error {
 	if stm.InTransaction() {
 		return stm.Atomically(fn) // joins the running transaction
 	}
 	site := sites.Lookup(pc)
 	if !site.UseHardware() {
-		wrote, err := stm.AtomicallyWrote(ctx, fn)
+		wrote, err := hwlink.AtomicallyWrote(fn)
 		site.Learn(wrote)
 		return err
 	}
+	if done, err := hardware(site, pc, fn); done {
+		return err
+	}
+	return stm.Atomically(fn)
+}
+
+// atomicallyHWContext is atomicallyHW with a context that ends the
+// software attempts' Retry waits. It is a function of its own because the
+// context path lets fn escape (the transaction keeps ctx while it runs,
+// and a function that may store one argument is assumed to store all):
+// sharing the code with atomicallyHW would make every Atomically body
+// escape.
+//
+//go:noinline
+func atomicallyHWContext(ctx context.Context, pc uintptr, fn func(tx *Tx) error) error {
+	if stm.InTransaction() {
+		return stm.Atomically(fn) // joins the running transaction
+	}
+	site := sites.Lookup(pc)
+	if !site.UseHardware() {
+		wrote, err := hwlink.AtomicallyWroteContext(ctx, fn)
+		site.Learn(wrote)
+		return err
+	}
+	if done, err := hardware(site, pc, fn); done {
+		return err
+	}
+	return stm.AtomicallyContext(ctx, fn)
+}
+
+// hardware runs fn's hardware attempts under the policy of package
+// fallback. It reports done with fn's result when an attempt committed (or
+// returned fn's error), and not done when fn must now run in software.
+func hardware(site *fallback.Site, pc uintptr, fn func(tx *Tx) error) (done bool, err error) {
 	var a fallback.HWAttempts
 	var b fallback.Backoff
 	b.Seed(uint64(pc))
 	for {
 		t0 := hwReportStart() // diag.go: 0 unless conflict reporting is on
-		st, readOnly, err := stm.RunHardware(fn, hwMode)
+		st, readOnly, err := hwlink.RunHardware(fn, hwMode)
 		if st == htm.Started {
 			if readOnly {
 				site.ReadOnly()
 			} else {
 				site.Committed()
 			}
-			return err
+			return true, err
 		}
 		if t0 != 0 {
 			reportHWAbort(st, t0)
@@ -191,17 +229,9 @@ func atomicallyHW(ctx context.Context, pc uintptr, fn func(tx *Tx) error) error 
 			// RunHardware already waited for the lock.
 		case fallback.SoftwareCapacity:
 			site.Capacity()
-			return software(ctx, fn)
+			return false, nil
 		default:
-			return software(ctx, fn)
+			return false, nil
 		}
 	}
-}
-
-// software runs fn in software, with ctx ending its Retry waits if not nil.
-func software(ctx context.Context, fn func(tx *Tx) error) error {
-	if ctx == nil {
-		return stm.Atomically(fn)
-	}
-	return stm.AtomicallyContext(ctx, fn)
 }

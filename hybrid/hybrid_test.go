@@ -10,6 +10,8 @@ import (
 
 	"github.com/hytm/hytm/fallback"
 	"github.com/hytm/hytm/htm"
+	"github.com/hytm/hytm/internal/hwlink"
+	"github.com/hytm/hytm/internal/hwtypes"
 	"github.com/hytm/hytm/internal/tmtest"
 	"github.com/hytm/hytm/stm"
 )
@@ -24,7 +26,7 @@ func withEmulator(t *testing.T, e *htm.Emulator, f func()) {
 		if htm.Emulated() {
 			setEmulator(htm.DefaultEmulator())
 		} else {
-			stm.SetEmulator(nil)
+			hwlink.SetEmulator(nil)
 			setHW(on, mode)
 			sites.Reset()
 		}
@@ -53,7 +55,7 @@ func TestBehaviourEmulated(t *testing.T) {
 // running this test binary again with it set.
 func TestEnvEmulate(t *testing.T) {
 	if os.Getenv("HYBRID_TEST_CHILD") == "1" {
-		if !HardwareEnabled() || hwMode != stm.HWEmulated {
+		if !HardwareEnabled() || hwMode != hwtypes.Emulated {
 			t.Fatalf("HYTM_HTM=%s: hardware enabled %v, mode %v", os.Getenv(htm.EnvMode), hwOn, hwMode)
 		}
 		v := NewVar(0)

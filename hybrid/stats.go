@@ -1,6 +1,9 @@
 package hybrid
 
-import "github.com/hytm/hytm/stm"
+import (
+	"github.com/hytm/hytm/internal/hwlink"
+	"github.com/hytm/hytm/stm"
+)
 
 // HardwareAborts counts aborted hardware attempts by cause.
 type HardwareAborts struct {
@@ -41,7 +44,7 @@ type Stats struct {
 // ReadStats returns the counters, summed over workers. Counters are read one
 // by one while transactions run, so they are not a consistent snapshot.
 func ReadStats() Stats {
-	h := stm.ReadHWStats()
+	h := hwlink.ReadHWStats()
 	s := stm.ReadStats()
 	return Stats{
 		HardwareAttempts: h.Attempts,

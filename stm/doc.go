@@ -151,7 +151,7 @@
 // reads after the commit took effect, or behind its locks. Real time holds
 // too: a software transaction that begins after the commit loads a clock
 // value >= its stamp. The counter costs one predictable branch at begin and
-// end while hardware is off ([SetHardwareActive]).
+// end while hardware is off (setHardwareActive).
 //
 // Trimming is lazy: a commit walks its Var's chain only when the chain has
 // grown by trimDepth versions since the last walk (then only as it doubles,

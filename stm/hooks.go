@@ -1,5 +1,7 @@
 package stm
 
+import "github.com/hytm/hytm/internal/hwtypes"
+
 // Commit hooks.
 //
 // A transaction keeps the functions that AfterCommit registers in tx.hooks,
@@ -8,7 +10,7 @@ package stm
 // return of run, abandon (a panic), and the rollback of a savepoint (a nested
 // Atomically or an OrElse branch left by an error, Retry or panic), which
 // truncates the list to the length recorded when the savepoint opened.
-// After a commit, run (or RunHardware) takes the list out of the transaction,
+// After a commit, run (or runHardware) takes the list out of the transaction,
 // leaves the worker, and only then calls the hooks, so that a hook runs
 // outside any transaction and may call Atomically itself.
 //
@@ -49,7 +51,7 @@ func (tx *Tx) AfterCommit(f func()) {
 		panic("stm: AfterCommit with a nil function")
 	}
 	tx.check()
-	if tx.hw != nil && tx.hw.mode == HWReal && len(tx.hooks) == cap(tx.hooks) {
+	if tx.hw != nil && tx.hw.mode == hwtypes.Real && len(tx.hooks) == cap(tx.hooks) {
 		hwNeedsSoftware(tx) // appending would allocate inside RTM
 	}
 	tx.hooks = append(tx.hooks, f)

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hytm/hytm/htm"
+
+	"github.com/hytm/hytm/internal/hwtypes"
 )
 
 // White-box tests of AfterCommit (hooks.go); the behaviour suite
@@ -31,22 +33,22 @@ func TestAfterCommitHardwareAttempt(t *testing.T) {
 		require.Equal(t, 1, hooks, "the hook of a committed hardware attempt")
 		require.False(t, inTx, "the hook ran inside the attempt")
 
-		st, _, err := RunHardware(func(tx *Tx) error {
+		st, _, err := runHardware(func(tx *Tx) error {
 			x.Store(tx, 5)
 			tx.AfterCommit(func() { hooks++ })
 			return errTest
-		}, HWEmulated)
+		}, hwtypes.Emulated)
 		require.Equal(t, htm.Started, st)
 		require.ErrorIs(t, err, errTest)
 		require.Equal(t, 1, hooks, "a hook ran for a hardware attempt that returned an error")
 
-		st, _, _ = RunHardware(func(tx *Tx) error {
+		st, _, _ = runHardware(func(tx *Tx) error {
 			v := x.Load(tx)
 			tx.AfterCommit(func() { hooks++ })
 			conflict(x) // a software commit of x dooms the attempt
 			x.Store(tx, v+1)
 			return nil
-		}, HWEmulated)
+		}, hwtypes.Emulated)
 		require.NotEqual(t, htm.Started, st, "the doomed attempt committed")
 		require.Equal(t, 1, hooks, "a hook ran for an aborted hardware attempt")
 		requireLeftNothing(t, "an aborted hardware attempt with hooks", x)

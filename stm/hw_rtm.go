@@ -3,14 +3,21 @@
 package stm
 
 import (
+	_ "unsafe" // go:linkname
+
 	"github.com/hytm/hytm/htm"
 )
 
-// RealHardware reports whether this build contains the real RTM path of
-// [RunHardware] (mode [HWReal]). It is false under the race detector, whose
+// realHardware reports whether this build contains the real RTM path of
+// runHardware (mode hwtypes.Real). It is false under the race detector, whose
 // instrumentation calls into the runtime on every access and so would abort
 // every hardware transaction, and on builds without the RTM instructions.
-const RealHardware = true
+const realHardware = true
+
+// hasRealHardware reports realHardware to package hybrid (internal/hwlink).
+//
+//go:linkname hasRealHardware
+func hasRealHardware() bool { return realHardware }
 
 // hwStackReserve is the stack, in bytes, made available before XBEGIN.
 const hwStackReserve = 16 << 10
@@ -59,7 +66,7 @@ func (tx *Tx) hwRealNode(h *varHeader) *vnode {
 	return (*vnode)(p)
 }
 
-func (tx *Tx) runReal(fn func(tx *Tx) error, c *HWContext) (st htm.Status, err error) {
+func (tx *Tx) runReal(fn func(tx *Tx) error, c *hwContext) (st htm.Status, err error) {
 	tx.hwBegin(c)
 	growStack(int(uintptr(unsafePointer(tx))))
 	st = htm.Begin()

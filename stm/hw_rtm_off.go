@@ -2,13 +2,22 @@
 
 package stm
 
-import "github.com/hytm/hytm/htm"
+import (
+	_ "unsafe" // go:linkname
 
-// RealHardware reports whether this build contains the real RTM path of
-// [RunHardware] (mode [HWReal]). It is false under the race detector, whose
+	"github.com/hytm/hytm/htm"
+)
+
+// realHardware reports whether this build contains the real RTM path of
+// runHardware (mode hwtypes.Real). It is false under the race detector, whose
 // instrumentation calls into the runtime on every access and so would abort
 // every hardware transaction, and on builds without the RTM instructions.
-const RealHardware = false
+const realHardware = false
+
+// hasRealHardware reports realHardware to package hybrid (internal/hwlink).
+//
+//go:linkname hasRealHardware
+func hasRealHardware() bool { return realHardware }
 
 func hwRealAbortSoftware() { panic("stm: no real hardware path in this build") }
 
@@ -16,6 +25,6 @@ func (tx *Tx) hwRealHead(h *varHeader) *vnode { panic("stm: no real hardware pat
 
 func (tx *Tx) hwRealNode(h *varHeader) *vnode { panic("stm: no real hardware path in this build") }
 
-func (tx *Tx) runReal(fn func(tx *Tx) error, c *HWContext) (htm.Status, error) {
+func (tx *Tx) runReal(fn func(tx *Tx) error, c *hwContext) (htm.Status, error) {
 	panic("stm: no real hardware path in this build")
 }

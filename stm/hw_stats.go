@@ -7,10 +7,12 @@ import (
 	"golang.org/x/sys/cpu"
 
 	"github.com/hytm/hytm/htm"
+
+	"github.com/hytm/hytm/internal/hwtypes"
 )
 
 // Hardware-attempt counters, striped by worker address so that workers
-// rarely share a line; ReadHWStats sums the stripes.
+// rarely share a line; readHWStats sums the stripes.
 const hwStripes = 64
 
 const (
@@ -57,36 +59,18 @@ func countHW(w *worker, st htm.Status, clk hwClock) {
 	}
 }
 
-// HWStats are cumulative counters of hardware attempts run by [RunHardware].
-// Every attempt ends as exactly one of Commits, Capacity, Conflict, Explicit
-// or Other.
-type HWStats struct {
-	Attempts uint64 // attempts started (including those that aborted at once)
-	Commits  uint64 // attempts that committed, or returned an error of the body
-	Capacity uint64 // aborts with the capacity bit
-	Conflict uint64 // aborts with the conflict bit, and failed version checks (CodeNotHead)
-	Explicit uint64 // other explicit aborts: CodeLockBusy and CodeSoftware
-	Other    uint64 // everything else: spurious aborts, interrupts, faults
-	LockBusy uint64 // of Explicit, those with CodeLockBusy (waited for)
-
-	// Of Commits, the writing commits by what they did to the global clock:
-	// ClockTicks ticked it, because a software transaction was live (or
-	// [SetHardwareActive] was off); ClockSkips stamped their versions with
-	// its current value, because none was (the RH-NOrec avoidance).
-	// Read-only commits stamp nothing and are in neither.
-	ClockTicks uint64
-	ClockSkips uint64
-}
-
-// ReadHWStats returns the hardware-attempt counters summed over stripes.
-func ReadHWStats() HWStats {
+// readHWStats returns the hardware-attempt counters summed over stripes
+// (package hybrid reads them through internal/hwlink).
+//
+//go:linkname readHWStats
+func readHWStats() hwtypes.Stats {
 	var c [nHW]uint64
 	for i := range hwCounters {
 		for j := range c {
 			c[j] += hwCounters[i].c[j].Load()
 		}
 	}
-	return HWStats{
+	return hwtypes.Stats{
 		Attempts: c[hwAttempts], Commits: c[hwCommits], Capacity: c[hwCapacity],
 		Conflict: c[hwConflict], Explicit: c[hwExplicit], Other: c[hwOther],
 		LockBusy: c[hwLockBusy], ClockTicks: c[hwClockTicks], ClockSkips: c[hwClockSkips],

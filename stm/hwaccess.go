@@ -6,11 +6,13 @@ import (
 	"unsafe"
 
 	"github.com/hytm/hytm/htm"
+
+	"github.com/hytm/hytm/internal/hwtypes"
 )
 
 // Hardware attempts: the rules by which a hardware (or emulated hardware)
 // attempt touches a Var live here, next to the software ones in read.go and
-// commit.go. Package hybrid drives them through [RunHardware].
+// commit.go. Package hybrid drives them through runHardware.
 //
 // Access rules, shared by both modes:
 //
@@ -30,7 +32,7 @@ import (
 //     versions, or includes the stamp and sees all of them) — unless no
 //     software transaction is live (RH-NOrec clock avoidance, swlive.go).
 //     Software transactions announce themselves in a striped counter while
-//     [SetHardwareActive] is on; a hardware commit reads it (inside the
+//     setHardwareActive is on; a hardware commit reads it (inside the
 //     transaction in real mode, so that a later announcement aborts it;
 //     after its locks in emulated mode, so that a later one reads behind
 //     them), and if every stripe is zero it stamps its versions with the
@@ -52,23 +54,10 @@ import (
 // EmuTx.EndWith, so that the emulator's commit decision and the install are
 // one step for every other emulated transaction.
 
-// HWMode selects how [RunHardware] executes an attempt.
-type HWMode uint8
-
-const (
-	// HWEmulated runs the attempt on the emulator installed by
-	// [SetEmulator].
-	HWEmulated HWMode = iota + 1
-	// HWReal runs the attempt as an RTM transaction (XBEGIN/XEND). It is
-	// available only when [RealHardware] is true, and must be used only when
-	// htm.Enabled() reports true.
-	HWReal
-)
-
-// HWContext is the state of a hardware attempt. It is nil for software
+// hwContext is the state of a hardware attempt. It is nil for software
 // transactions.
-type HWContext struct {
-	mode HWMode
+type hwContext struct {
+	mode hwtypes.Mode
 	emu  *htm.EmuTx
 	st   htm.Status // abort status (emulated), set before unwinding
 	rv   uint64     // clock value at the last validation (emulated)
@@ -92,18 +81,20 @@ const (
 	hwClockSkipped                // stamped with the current clock value, no tick
 )
 
-var hwctxPool = sync.Pool{New: func() any { return new(HWContext) }}
+var hwctxPool = sync.Pool{New: func() any { return new(hwContext) }}
 
-// hwEmu is the emulator used by HWEmulated attempts.
+// hwEmu is the emulator used by hwtypes.Emulated attempts.
 var hwEmu *htm.Emulator
 
-// SetEmulator installs e as the emulator that HWEmulated attempts run on,
+// setEmulator installs e as the emulator that hwtypes.Emulated attempts run on,
 // and makes every software commit announce the Vars it writes to e
 // (Emulator.SoftwareWrite), so that software commits doom the emulated
 // attempts that read or wrote those Vars. nil uninstalls it. Call it only
 // while no transaction runs (package hybrid calls it at init, tests between
 // runs).
-func SetEmulator(e *htm.Emulator) {
+//
+//go:linkname setEmulator
+func setEmulator(e *htm.Emulator) {
 	hwEmu = e
 	if e == nil {
 		hooks.softwareWrite = nil
@@ -117,8 +108,8 @@ func SetEmulator(e *htm.Emulator) {
 func InTransaction() bool { return lookupActive(getg()) != nil }
 
 // hwAbort ends an emulated attempt with st: it records the status and
-// unwinds the body to RunHardware.
-func (c *HWContext) fail(st htm.Status) {
+// unwinds the body to runHardware.
+func (c *hwContext) fail(st htm.Status) {
 	c.st = st
 	panic(ctlHW)
 }
@@ -138,7 +129,7 @@ func hwLoad[T any](tx *Tx, v *Var[T]) T {
 	if i := tx.hwFindWrite(h); i >= 0 {
 		return nodeVal[T](tx.writes[i].node)
 	}
-	if tx.hw.mode == HWReal {
+	if tx.hw.mode == hwtypes.Real {
 		return nodeVal[T](tx.hwRealHead(h))
 	}
 	return nodeVal[T](tx.hwEmuRead(h))
@@ -152,7 +143,7 @@ func hwStore[T any](tx *Tx, v *Var[T], x T) {
 	}
 	c := tx.hw
 	var n *version[T]
-	if c.mode == HWReal {
+	if c.mode == hwtypes.Real {
 		n = (*version[T])(unsafe.Pointer(tx.hwRealNode(h)))
 	} else {
 		if st := c.emu.Write(uintptr(unsafe.Pointer(h))); st != htm.Started {
@@ -175,7 +166,7 @@ func hwStore[T any](tx *Tx, v *Var[T], x T) {
 // with htm.CodeSoftware.
 func hwNeedsSoftware(tx *Tx) {
 	c := tx.hw
-	if c.mode == HWReal {
+	if c.mode == hwtypes.Real {
 		hwRealAbortSoftware()
 	}
 	c.fail(c.emu.Abort(htm.CodeSoftware))
@@ -226,7 +217,7 @@ func (tx *Tx) hwEmuRead(h *varHeader) *vnode {
 	return n
 }
 
-// RunHardware runs fn once as a hardware attempt in the given mode and
+// runHardware runs fn once as a hardware attempt in the given mode and
 // reports how it ended.
 //
 //   - status htm.Started: the attempt committed (err nil), or fn returned
@@ -234,26 +225,28 @@ func (tx *Tx) hwEmuRead(h *varHeader) *vnode {
 //     reports whether the body stored nothing.
 //   - any other status: the attempt aborted and nothing was written; the
 //     caller decides how to go on (package fallback). For
-//     explicit(htm.CodeLockBusy), RunHardware has already waited, outside the
+//     explicit(htm.CodeLockBusy), runHardware has already waited, outside the
 //     attempt, until the lock or irrevocable token it found held was free.
 //
 // A multi-Var commit ticks the global clock only if a software transaction
-// is live, or [SetHardwareActive] is off; [ReadHWStats] counts both cases.
+// is live, or setHardwareActive is off; readHWStats counts both cases.
 //
 // A panic in fn that is not an abort rolls the attempt back and propagates.
-// RunHardware must not be called inside a transaction (see [InTransaction]);
-// mode HWReal requires [RealHardware] and htm.Enabled(), and HWEmulated an
-// emulator installed by [SetEmulator].
-func RunHardware(fn func(tx *Tx) error, mode HWMode) (st htm.Status, readOnly bool, err error) {
+// runHardware must not be called inside a transaction (see [InTransaction]);
+// mode hwtypes.Real requires [realHardware] and htm.Enabled(), and hwtypes.Emulated an
+// emulator installed by setEmulator.
+//
+//go:linkname runHardware
+func runHardware(fn func(tx *Tx) error, mode hwtypes.Mode) (st htm.Status, readOnly bool, err error) {
 	if fn == nil {
-		panic("stm: RunHardware with a nil function")
+		panic("stm: runHardware with a nil function")
 	}
 	g := getg()
 	w := enterTx(g)
 	tx := &w.tx
 	tx.g = g
-	c := hwctxPool.Get().(*HWContext)
-	*c = HWContext{mode: mode}
+	c := hwctxPool.Get().(*hwContext)
+	*c = hwContext{mode: mode}
 	// One deferred call cleans up every panic exit (a user panic in an
 	// emulated body, or any other): the attempt is aborted and everything
 	// it holds released, as Atomically's run does for software.
@@ -263,7 +256,7 @@ func RunHardware(fn func(tx *Tx) error, mode HWMode) (st htm.Status, readOnly bo
 			tx.hwAbandon(c)
 		}
 	}()
-	if mode == HWReal {
+	if mode == hwtypes.Real {
 		// A real attempt reads no snapshot, but it takes nodes from the
 		// nursery and its commit trims into it: pin around it, so that a
 		// sweep (sweep.go) leaves the nursery alone meanwhile. The pin
@@ -312,7 +305,7 @@ func hwWaitBusy(h *varHeader, irr bool) {
 }
 
 // hwBegin prepares tx for an attempt.
-func (tx *Tx) hwBegin(c *HWContext) {
+func (tx *Tx) hwBegin(c *hwContext) {
 	tx.state = txActive
 	tx.reads = tx.reads[:0]
 	tx.writes = tx.writes[:0]
@@ -334,10 +327,10 @@ func (tx *Tx) hwEnd() {
 }
 
 // hwAbandon releases what a hardware attempt holds when a panic leaves
-// RunHardware: the emulated transaction is aborted (a no-op if it ended),
+// runHardware: the emulated transaction is aborted (a no-op if it ended),
 // its tentative versions go back to the nursery, and the snapshot slot and
 // the goroutine's entry are released.
-func (tx *Tx) hwAbandon(c *HWContext) {
+func (tx *Tx) hwAbandon(c *hwContext) {
 	if c.emu != nil {
 		c.emu.Abort(htm.CodeSoftware)
 	}
@@ -349,7 +342,7 @@ func (tx *Tx) hwAbandon(c *HWContext) {
 }
 
 // hwBody runs fn, turning the abort unwind into ctlHW. Any other panic
-// continues to RunHardware's deferred cleanup.
+// continues to runHardware's deferred cleanup.
 func (tx *Tx) hwBody(fn func(tx *Tx) error) (err error, ctl control) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -363,7 +356,7 @@ func (tx *Tx) hwBody(fn func(tx *Tx) error) (err error, ctl control) {
 	return fn(tx), ctlNone
 }
 
-func (tx *Tx) runEmulated(fn func(tx *Tx) error, c *HWContext) (htm.Status, error) {
+func (tx *Tx) runEmulated(fn func(tx *Tx) error, c *hwContext) (htm.Status, error) {
 	w := tx.w
 	e := hwEmu
 	et, st := e.Begin()
@@ -412,7 +405,7 @@ func (tx *Tx) runEmulated(fn func(tx *Tx) error, c *HWContext) (htm.Status, erro
 // token makes it give up with CodeLockBusy, a failed validation with
 // CodeNotHead. It does not announce its writes to the emulator: its own
 // Write registrations already doomed the emulated readers of those lines.
-func (tx *Tx) hwCommitEmu(c *HWContext) htm.Status {
+func (tx *Tx) hwCommitEmu(c *hwContext) htm.Status {
 	if h := tx.lockWrites(); h != nil {
 		c.busy = h
 		return htm.ExplicitStatus(htm.CodeLockBusy)
@@ -446,7 +439,7 @@ func (tx *Tx) hwCommitEmu(c *HWContext) htm.Status {
 }
 
 // hwMaintain does commit's maintenance bookkeeping for a hardware commit
-// whose walks left a chain long (long): now and then it asks RunHardware to
+// whose walks left a chain long (long): now and then it asks runHardware to
 // run maintain after the attempt, which rescans the horizon, trims queued
 // Vars and, if the commit did not tick the clock (it skipped the tick,
 // swlive.go) and chains stay long, ticks it with a CAS so that
@@ -457,12 +450,24 @@ func (tx *Tx) hwMaintain(long bool) {
 	tx.w.afterCommit(long, c.clock != hwClockTicked, c.wv)
 }
 
-// AtomicallyWrote is [AtomicallyContext] (with a nil ctx: [Atomically])
-// that also reports whether the committed attempt stored anything. The
-// hybrid policy uses it to learn which call sites write (read-only sites
-// stay in software, where their bodies run once). Inside a running
-// transaction it joins it and reports true.
-func AtomicallyWrote(ctx context.Context, fn func(tx *Tx) error) (wrote bool, err error) {
+// atomicallyWrote is [Atomically] that also reports whether the committed
+// attempt stored anything. The hybrid policy uses it (through
+// internal/hwlink) to learn which call sites write: read-only sites stay in
+// software, where their bodies run once. Inside a running transaction it
+// joins it and reports true. It keeps no reference to fn (internal/hwlink
+// declares it noescape).
+//
+//go:linkname atomicallyWrote
+func atomicallyWrote(fn func(tx *Tx) error) (wrote bool, err error) {
+	return atomicallyWroteContext(nil, fn)
+}
+
+// atomicallyWroteContext is atomicallyWrote with a context that ends Retry
+// waits (nil: none); see [AtomicallyContext]. The context is kept in the
+// transaction while it runs, so it escapes.
+//
+//go:linkname atomicallyWroteContext
+func atomicallyWroteContext(ctx context.Context, fn func(tx *Tx) error) (wrote bool, err error) {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
 			return false, err

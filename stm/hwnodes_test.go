@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/hytm/hytm/htm"
+
+	"github.com/hytm/hytm/internal/hwtypes"
 )
 
 // TestHWErrorReturnsNodes: a hardware body that stores and then returns an
@@ -31,7 +33,7 @@ func TestHWErrorReturnsNodes(t *testing.T) {
 			return errNo
 		}
 		run := func(body func(*Tx) error) {
-			st, _, err := RunHardware(body, HWEmulated)
+			st, _, err := runHardware(body, hwtypes.Emulated)
 			if st != htm.Started || err != errNo {
 				t.Fatalf("hardware attempt: status %v, err %v; want it to end with the body's error", st, err)
 			}

@@ -26,7 +26,7 @@ import (
 // attempt's access to that Var, the Store of the last commit that wrote it,
 // the cause, and the wall time of the attempt (time lost). Hardware attempts
 // (package hybrid) carry no address and are attributed to their call site
-// and abort cause through [RecordHardwareAbort].
+// and abort cause through [recordHardwareAbort].
 //
 // Cost. With reporting off, Load's inline path is unchanged (begin leaves
 // tx.state as before), and the slow paths (loadSlow, Store, begin, the
@@ -251,11 +251,13 @@ func (tx *Tx) reportAbort(cause Cause, h *varHeader) {
 	record(k, lost)
 }
 
-// RecordHardwareAbort attributes an aborted hardware attempt to the caller of
+// recordHardwareAbort attributes an aborted hardware attempt to the caller of
 // the hybrid Atomically call on the current stack and to cause ("capacity",
 // "conflict", "explicit", "other"), with lost the attempt's wall time. It is
 // meant for package hybrid, and does nothing while reporting is off.
-func RecordHardwareAbort(cause string, lost time.Duration) {
+//
+//go:linkname recordHardwareAbort
+func recordHardwareAbort(cause string, lost time.Duration) {
 	if !reportOn.Load() {
 		return
 	}
@@ -487,8 +489,8 @@ func ConflictRecords() []ConflictRecord {
 	return out
 }
 
-// ShortSite shortens "/path/to/pkg/file.go:42" to "pkg/file.go:42".
-func ShortSite(site string) string {
+// shortSite shortens "/path/to/pkg/file.go:42" to "pkg/file.go:42".
+func shortSite(site string) string {
 	i := strings.LastIndexByte(site, '/')
 	if i < 0 {
 		return site
@@ -524,14 +526,14 @@ func WriteConflictReport(w io.Writer) error {
 			b.WriteByte('\n')
 		}
 		if r.Hardware {
-			fmt.Fprintf(&b, "Hardware abort (%s) in transaction at %s\n", r.Cause, ShortSite(r.Site))
+			fmt.Fprintf(&b, "Hardware abort (%s) in transaction at %s\n", r.Cause, shortSite(r.Site))
 		} else {
-			fmt.Fprintf(&b, "Detected conflict (%s) in transaction at %s:\n", r.Cause, ShortSite(r.Site))
+			fmt.Fprintf(&b, "Detected conflict (%s) in transaction at %s:\n", r.Cause, shortSite(r.Site))
 			if r.Access != "" {
-				fmt.Fprintf(&b, "  %-5s %s   (aborted transaction)\n", r.AccessKind, ShortSite(r.Access))
+				fmt.Fprintf(&b, "  %-5s %s   (aborted transaction)\n", r.AccessKind, shortSite(r.Access))
 			}
 			if r.Writer != "" {
-				fmt.Fprintf(&b, "  %-5s %s   (committing transaction)\n", "Store", ShortSite(r.Writer))
+				fmt.Fprintf(&b, "  %-5s %s   (committing transaction)\n", "Store", shortSite(r.Writer))
 			} else if r.Cause == CauseIrrevocable.String() {
 				b.WriteString("  (yielded to an irrevocable transaction)\n")
 			}
@@ -543,7 +545,7 @@ func WriteConflictReport(w io.Writer) error {
 		sort.SliceStable(irr, func(i, j int) bool { return irr[i].Blocked > irr[j].Blocked })
 		for _, s := range irr {
 			fmt.Fprintf(&b, "Forced inevitable at %s: %d transactions blocked others for %.3f s (held %.3f s)\n",
-				ShortSite(s.Site), s.Count, s.Blocked.Seconds(), s.Held.Seconds())
+				shortSite(s.Site), s.Count, s.Blocked.Seconds(), s.Held.Seconds())
 		}
 	}
 	_, err := io.WriteString(w, b.String())

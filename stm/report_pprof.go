@@ -96,13 +96,13 @@ func ConflictProfile() *profile.Profile {
 		}
 		s.Label = map[string][]string{
 			"cause":       {c.k.cause},
-			"transaction": {ShortSite(c.k.txn.site())},
+			"transaction": {shortSite(c.k.txn.site())},
 		}
 		if c.k.hardware {
 			s.Label["hardware"] = []string{"true"}
 		}
 		if c.k.writer != nil {
-			s.Label["committing_store"] = []string{ShortSite(c.k.writer.site())}
+			s.Label["committing_store"] = []string{shortSite(c.k.writer.site())}
 		}
 		p.Sample = append(p.Sample, s)
 	}

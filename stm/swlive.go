@@ -84,7 +84,7 @@ import (
 // through Inevitable read from its snapshot first, and begin does not tell
 // them apart; since Tx.end withdraws the announcement before it releases the
 // token, an irrevocable attempt's announcement never makes a real hardware
-// commit tick. Emulated hardware attempts (RunHardware) pin a slot too, but
+// commit tick. Emulated hardware attempts (runHardware) pin a slot too, but
 // only to keep the nodes they read from being recycled: they read the newest
 // versions, not through rv, and other hardware commits are atomic for them
 // through the emulator (its conflict detection, and EndWith, which makes a
@@ -94,7 +94,7 @@ import (
 // is not a snapshot.
 //
 // Cost. The indicator is off until package hybrid turns hardware attempts on
-// (SetHardwareActive); while off, Tx.begin and Tx.end pay one load and one
+// (setHardwareActive); while off, Tx.begin and Tx.end pay one load and one
 // predictable branch each, and stripe 0 holds a bias of 1, so that a
 // hardware commit run while the indicator is off always ticks.
 
@@ -113,7 +113,7 @@ type liveStripe struct {
 var swLive struct {
 	_ cpu.CacheLinePad
 	// on makes software attempts announce themselves. Read by every
-	// Tx.begin; written only by SetHardwareActive, while no transaction
+	// Tx.begin; written only by setHardwareActive, while no transaction
 	// runs, so its line stays shared in every cache.
 	on atomic.Bool
 	_  cpu.CacheLinePad
@@ -126,8 +126,8 @@ func init() {
 	swLive.stripe[0].n.Store(1)
 }
 
-// SetHardwareActive tells package stm whether hardware attempts
-// ([RunHardware]) run alongside software transactions.
+// setHardwareActive tells package stm whether hardware attempts
+// (runHardware) run alongside software transactions.
 //
 // While on, every software transaction announces itself, from its start to
 // its end, in a striped counter that hardware commits read: a
@@ -140,7 +140,9 @@ func init() {
 // Package hybrid calls it when it turns hardware attempts on or off. Call it
 // only while no transaction runs: a transaction that started while it was
 // off is not announced.
-func SetHardwareActive(on bool) {
+//
+//go:linkname setHardwareActive
+func setHardwareActive(on bool) {
 	if swLive.on.Load() == on {
 		return
 	}

@@ -5,10 +5,12 @@ import (
 	"time"
 
 	"github.com/hytm/hytm/htm"
+
+	"github.com/hytm/hytm/internal/hwtypes"
 )
 
 // Tests of the software-live indicator (swlive.go): multi-Var hardware
-// commits, run here on an emulator through RunHardware, tick the clock only
+// commits, run here on an emulator through runHardware, tick the clock only
 // while a software transaction is live. They read the global clock and
 // counters, so none of them is parallel.
 
@@ -16,11 +18,11 @@ import (
 // spurious aborts) and the indicator on, then turns both off again.
 func withHW(t *testing.T, f func()) {
 	t.Helper()
-	SetEmulator(htm.NewEmulator(htm.EmuConfig{Seed: 1}))
-	SetHardwareActive(true)
+	setEmulator(htm.NewEmulator(htm.EmuConfig{Seed: 1}))
+	setHardwareActive(true)
 	defer func() {
-		SetHardwareActive(false)
-		SetEmulator(nil)
+		setHardwareActive(false)
+		setEmulator(nil)
 	}()
 	f()
 }
@@ -29,7 +31,7 @@ func withHW(t *testing.T, f func()) {
 // tests run it alone, on an emulator without spurious aborts.
 func runHW(t *testing.T, fn func(tx *Tx) error) {
 	t.Helper()
-	st, _, err := RunHardware(fn, HWEmulated)
+	st, _, err := runHardware(fn, hwtypes.Emulated)
 	if st != htm.Started || err != nil {
 		t.Fatalf("hardware attempt: status %v, err %v", st, err)
 	}
@@ -44,8 +46,8 @@ func transfer(a, b *Var[int], amt int) func(tx *Tx) error {
 	}
 }
 
-func clockDeltas(h0 HWStats) (ticks, skips uint64) {
-	h := ReadHWStats()
+func clockDeltas(h0 hwtypes.Stats) (ticks, skips uint64) {
+	h := readHWStats()
 	return h.ClockTicks - h0.ClockTicks, h.ClockSkips - h0.ClockSkips
 }
 
@@ -61,7 +63,7 @@ func TestHWCommitSkipsTick(t *testing.T) {
 		for i := range as {
 			as[i], bs[i] = NewVar(100), NewVar(0)
 		}
-		c0, h0 := clock.v.Load(), ReadHWStats()
+		c0, h0 := clock.v.Load(), readHWStats()
 		for i := range as {
 			if i%2 == 0 {
 				runHW(t, transfer(as[i], bs[i], i))
@@ -95,8 +97,8 @@ func TestHWCommitSkipsTick(t *testing.T) {
 			t.Errorf("software snapshot after the commits: sum %d, want %d", sum, want)
 		}
 
-		SetHardwareActive(false)
-		c0, h0 = clock.v.Load(), ReadHWStats()
+		setHardwareActive(false)
+		c0, h0 = clock.v.Load(), readHWStats()
 		runHW(t, transfer(as[0], bs[0], 1))
 		if c := clock.v.Load(); c != c0+1 {
 			t.Errorf("indicator off: clock %d -> %d, want a tick", c0, c)
@@ -138,7 +140,7 @@ func TestHWCommitTicksForLiveReader(t *testing.T) {
 					done <- got
 				}()
 				<-entered
-				c0, h0 := clock.v.Load(), ReadHWStats()
+				c0, h0 := clock.v.Load(), readHWStats()
 				runHW(t, transfer(a, b, 10))
 				if c := clock.v.Load(); c != c0+1 {
 					t.Errorf("clock %d -> %d with a software reader live, want one tick", c0, c)
@@ -155,7 +157,7 @@ func TestHWCommitTicksForLiveReader(t *testing.T) {
 				if got != want {
 					t.Errorf("reader saw a=%d, b=%d, a=%d; want its snapshot %v", got[0], got[1], got[2], want)
 				}
-				h1 := ReadHWStats()
+				h1 := readHWStats()
 				runHW(t, transfer(a, b, 10))
 				if ticks, skips := clockDeltas(h1); ticks != 0 || skips != 1 {
 					t.Errorf("after the reader ended: clock ticks %d, skips %d; want 0, 1", ticks, skips)
@@ -192,7 +194,7 @@ func TestHWCommitSkipsWhileRetryWaits(t *testing.T) {
 		deadline := time.Now().Add(10 * time.Second)
 		skipped := false
 		for !skipped && time.Now().Before(deadline) {
-			h0 := ReadHWStats()
+			h0 := readHWStats()
 			runHW(t, transfer(a, b, 1))
 			_, skips := clockDeltas(h0)
 			skipped = skips == 1 && ReadStats().RetryWaits > waits
@@ -226,7 +228,7 @@ func TestHWSkipsStillTrim(t *testing.T) {
 			n = 4000
 		}
 		a, b := NewVar(0), NewVar(0)
-		c0, h0 := clock.v.Load(), ReadHWStats()
+		c0, h0 := clock.v.Load(), readHWStats()
 		maxLen := 0
 		for range n {
 			runHW(t, transfer(a, b, 1))

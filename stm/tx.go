@@ -51,7 +51,7 @@ type Tx struct {
 
 	// hw is non-nil while the transaction runs as a hardware attempt;
 	// the hybrid package sets it (hwaccess.go).
-	hw *HWContext
+	hw *hwContext
 
 	attempt int             // 1-based attempt of the current Atomically call
 	g       uintptr         // the goroutine running the transaction (misuse check)

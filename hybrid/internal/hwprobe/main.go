@@ -22,7 +22,7 @@ import (
 
 	"github.com/hytm/hytm/htm"
 	"github.com/hytm/hytm/hybrid"
-	"github.com/hytm/hytm/stm"
+	"github.com/hytm/hytm/internal/hwlink"
 )
 
 func main() {
@@ -50,7 +50,7 @@ func mode() string {
 	switch {
 	case htm.Emulated():
 		return "emulated (HYTM_HTM=emulate: figures are the emulator's, not a CPU's)"
-	case htm.Enabled() && stm.RealHardware:
+	case htm.Enabled() && hwlink.RealHardware():
 		return "real RTM"
 	case htm.Enabled():
 		return "RTM detected, but this build has no RTM path (race or purego build)"
@@ -165,7 +165,7 @@ func shortMode() string {
 	switch {
 	case htm.Emulated():
 		return "emulated"
-	case htm.Enabled() && stm.RealHardware:
+	case htm.Enabled() && hwlink.RealHardware():
 		return "real RTM"
 	default:
 		return "software"
