@@ -26,7 +26,7 @@ import (
 // attempt's access to that Var, the Store of the last commit that wrote it,
 // the cause, and the wall time of the attempt (time lost). Hardware attempts
 // (package hybrid) carry no address and are attributed to their call site
-// and abort cause through [recordHardwareAbort].
+// and abort cause through recordHardwareAbort.
 //
 // Cost. With reporting off, Load's inline path is unchanged (begin leaves
 // tx.state as before), and the slow paths (loadSlow, Store, begin, the
