@@ -6,15 +6,9 @@ import (
 )
 
 func init() {
-	variants["hybrid"] = &Variant{
-		Name:      "hybrid",
-		Desc:      "hytm's hybrid TM: RTM hardware attempts first, stm behind",
-		TM:        true,
-		NewSet:    hybridds.NewSet,
-		NewBank:   hybridds.NewBank,
-		NewTravel: hybridds.NewTravel,
-		Stats:     hybridStats,
-	}
+	variants["hybrid"] = txdsVariant("hybrid",
+		"hytm's hybrid TM: RTM hardware attempts first, stm behind; hashset, vacation and map use package txds",
+		hybrid.Atomically, hybridds.NewSet, hybridds.NewBank, hybridStats)
 }
 
 // hybridStats reads the hybrid TM's counters: hardware aborts appear as
