@@ -39,7 +39,7 @@ var variantStyles = map[string]style{
 	"anacrolix": {color.RGBA{204, 121, 167, 255}, draw.PyramidGlyph{}, 4},
 	"syncmap":   {color.RGBA{86, 180, 233, 255}, draw.SquareGlyph{}, 4},
 	"xsync":     {color.RGBA{120, 80, 40, 255}, diamondGlyph{}, 4.5},
-	"stm-vars":  {color.RGBA{0, 90, 60, 255}, draw.PlusGlyph{}, 4.5},
+	"stm-txds":  {color.RGBA{0, 90, 60, 255}, draw.PlusGlyph{}, 4.5},
 }
 
 // diamondGlyph draws a filled diamond (gonum/plot has eight glyphs; the

@@ -7,8 +7,8 @@ import (
 
 func init() {
 	variants["hybrid"] = txdsVariant("hybrid",
-		"hytm's hybrid TM: RTM hardware attempts first, stm behind; hashset, vacation and map use package txds",
-		hybrid.Atomically, hybridds.NewSet, hybridds.NewBank, hybridStats)
+		"hytm's hybrid TM: RTM hardware attempts first, stm behind (maps: txds.Map)",
+		hybrid.Atomically, hybridds.NewSet, hybridds.NewBank, hybridds.NewTravel, hybridStats)
 }
 
 // hybridStats reads the hybrid TM's counters: hardware aborts appear as

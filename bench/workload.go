@@ -57,7 +57,7 @@ var workloads = []*Workload{
 	setWorkload("list", "sorted linked list", 256),
 	setWorkload("skiplist", "skip list", 4096),
 	setWorkload("rbtree", "red-black tree", 4096),
-	setWorkload("hashset", "hash set (stm, hybrid: txds.Map; others: 1024 buckets)", 4096),
+	setWorkload("hashset", "hash set (1024 chained buckets; stm-txds: txds.Map)", 4096),
 	{
 		Name: "bank",
 		Desc: fmt.Sprintf("%d accounts: transfers, plus 1%% read-only audits of every account", bankAccounts),

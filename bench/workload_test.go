@@ -59,13 +59,13 @@ func TestInvariants(t *testing.T) {
 }
 
 // TestVariantRuns checks which variants run the map workloads and the
-// txds-only rows: sync.Map and xsync run only the maps, stm-vars only the
+// txds-only rows: sync.Map and xsync run only the maps, stm-txds only the
 // hash set and vacation, anacrolix no map.
 func TestVariantRuns(t *testing.T) {
 	want := map[string][]string{
 		"syncmap":   {"map-read", "map-write"},
 		"xsync":     {"map-read", "map-write"},
-		"stm-vars":  {"hashset", "vacation-low", "vacation-high"},
+		"stm-txds":  {"hashset", "vacation-low", "vacation-high"},
 		"anacrolix": {"list", "skiplist", "rbtree", "hashset", "bank", "vacation-low", "vacation-high"},
 	}
 	for _, v := range Variants() {
