@@ -33,6 +33,19 @@ func BenchmarkBank(b *testing.B) {
 	}
 }
 
+// BenchmarkMap runs the map workloads (90% and 50% Get).
+func BenchmarkMap(b *testing.B) {
+	for _, v := range Variants() {
+		b.Run(v.Name, func(b *testing.B) {
+			for _, mix := range []string{"read", "write"} {
+				b.Run("mix="+mix, func(b *testing.B) {
+					benchGoroutines(b, Config{Workload: "map-" + mix, Variant: v.Name, Update: -1})
+				})
+			}
+		})
+	}
+}
+
 func BenchmarkVacation(b *testing.B) {
 	for _, v := range Variants() {
 		b.Run(v.Name, func(b *testing.B) {
@@ -64,7 +77,11 @@ func benchGoroutines(b *testing.B, c Config) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if v.MaxGoroutines > 0 && g > v.MaxGoroutines {
+		w, err := LookupWorkload(c.Workload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if v.MaxGoroutines > 0 && g > v.MaxGoroutines || !v.Runs(w) {
 			continue
 		}
 		b.Run(fmt.Sprintf("g=%d", g), func(b *testing.B) { benchOne(b, c) })

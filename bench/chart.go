@@ -37,14 +37,34 @@ var variantStyles = map[string]style{
 	"stm":       {color.RGBA{0, 158, 115, 255}, draw.CircleGlyph{}, 3.5},
 	"hybrid":    {color.RGBA{213, 94, 0, 255}, draw.RingGlyph{}, 5},
 	"anacrolix": {color.RGBA{204, 121, 167, 255}, draw.PyramidGlyph{}, 4},
+	"syncmap":   {color.RGBA{86, 180, 233, 255}, draw.SquareGlyph{}, 4},
+	"xsync":     {color.RGBA{120, 80, 40, 255}, diamondGlyph{}, 4.5},
+	"stm-txds":  {color.RGBA{0, 90, 60, 255}, draw.PlusGlyph{}, 4.5},
 }
 
-// variantStyle returns name's style (grey plus signs for an unknown one).
+// diamondGlyph draws a filled diamond (gonum/plot has eight glyphs; the
+// variants need nine).
+type diamondGlyph struct{}
+
+// DrawGlyph implements draw.GlyphDrawer.
+func (diamondGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	c.SetColor(sty.Color)
+	r := sty.Radius
+	p := make(vg.Path, 0, 5)
+	p.Move(vg.Point{X: pt.X, Y: pt.Y + r})
+	p.Line(vg.Point{X: pt.X + r, Y: pt.Y})
+	p.Line(vg.Point{X: pt.X, Y: pt.Y - r})
+	p.Line(vg.Point{X: pt.X - r, Y: pt.Y})
+	p.Close()
+	c.Fill(p)
+}
+
+// variantStyle returns name's style (grey rings for an unknown one).
 func variantStyle(name string) style {
 	if s, ok := variantStyles[name]; ok {
 		return s
 	}
-	return style{color.RGBA{128, 128, 128, 255}, draw.PlusGlyph{}, 4}
+	return style{color.RGBA{128, 128, 128, 255}, draw.RingGlyph{}, 4}
 }
 
 // Chart size and layout, in points.

@@ -124,7 +124,8 @@ func (r *Result) CauseString() string {
 }
 
 // ErrSkipped is returned by Run for a configuration the variant cannot run
-// (seq with more than one goroutine).
+// (seq with more than one goroutine, a workload the variant has no
+// structure for).
 var ErrSkipped = errors.New("skipped")
 
 // Run sets up c's workload under c's variant, runs it and checks its
@@ -142,7 +143,7 @@ func Run(c Config) (*Result, error) {
 	if c.Goroutines < 1 {
 		return nil, fmt.Errorf("goroutine count %d < 1", c.Goroutines)
 	}
-	if v.MaxGoroutines > 0 && c.Goroutines > v.MaxGoroutines {
+	if v.MaxGoroutines > 0 && c.Goroutines > v.MaxGoroutines || !v.Runs(w) {
 		return nil, ErrSkipped
 	}
 	if !w.Updates {

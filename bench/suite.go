@@ -110,6 +110,9 @@ func NewPlan(o PlanOptions) (Plan, error) {
 		}
 		for _, u := range updates {
 			for _, v := range vs {
+				if !v.Runs(w) {
+					continue
+				}
 				for _, g := range o.Goroutines {
 					if v.MaxGoroutines > 0 && g > v.MaxGoroutines {
 						continue
@@ -121,7 +124,7 @@ func NewPlan(o PlanOptions) (Plan, error) {
 		}
 	}
 	if len(p) == 0 {
-		return nil, errors.New("empty plan: no variant runs at the chosen goroutine counts")
+		return nil, errors.New("empty plan: no variant runs the chosen workloads at the chosen goroutine counts")
 	}
 	one := p
 	for range o.Count - 1 {
@@ -152,6 +155,8 @@ var setupCost = map[string][2]time.Duration{
 	"bank":          {80 * time.Millisecond, 80 * time.Millisecond},
 	"vacation-low":  {480 * time.Millisecond, 700 * time.Millisecond},
 	"vacation-high": {350 * time.Millisecond, 620 * time.Millisecond},
+	"map-read":      {20 * time.Millisecond, 20 * time.Millisecond},
+	"map-write":     {20 * time.Millisecond, 20 * time.Millisecond},
 }
 
 // runGrowth is how much dearer each run gets than the one before it,

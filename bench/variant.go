@@ -6,9 +6,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/puzpuzpuz/xsync/v4"
+
 	"github.com/hytm/hytm/bench/internal/ds/anads"
 	"github.com/hytm/hytm/bench/internal/ds/plainds"
 	"github.com/hytm/hytm/bench/internal/ds/stmds"
+	"github.com/hytm/hytm/bench/internal/ds/txdsds"
 	"github.com/hytm/hytm/bench/internal/wl"
 	"github.com/hytm/hytm/stm"
 )
@@ -34,8 +37,31 @@ type Variant struct {
 	// NewTravel returns a vacation-lite manager with ids 1..n whose table
 	// rows start as row(kind, id).
 	NewTravel func(n int, row func(kind, id int) wl.Resource) wl.Travel
+	// NewMap returns an empty int-to-int map; nil if the variant has none.
+	NewMap func() wl.Map
 	// Stats returns the TM's cumulative counters; nil if it has none.
 	Stats func() TMStats
+	// Only, if not empty, names the only workloads the variant runs.
+	Only []string
+}
+
+// Runs reports whether v runs workload w: w is in v.Only (when set) and v
+// has a constructor for w's kind.
+func (v *Variant) Runs(w *Workload) bool {
+	if len(v.Only) > 0 && !slices.Contains(v.Only, w.Name) {
+		return false
+	}
+	switch w.kind {
+	case kindSet:
+		return v.NewSet != nil
+	case kindBank:
+		return v.NewBank != nil
+	case kindTravel:
+		return v.NewTravel != nil
+	case kindMap:
+		return v.NewMap != nil
+	}
+	return false
 }
 
 // TMStats are cumulative TM counters: commits and aborted attempts by
@@ -75,6 +101,26 @@ func plainVariant(name, desc string, lock plainds.Lock, maxG int) *Variant {
 		NewTravel: func(n int, row func(kind, id int) wl.Resource) wl.Travel {
 			return plainds.NewTravel(n, row, lock)
 		},
+		NewMap: func() wl.Map { return newLockedMap(lock) },
+	}
+}
+
+// txdsVariant is a hytm TM variant (stm or hybrid, whose Tx is the same
+// type) with the hand-built structures newSet, newBank and newTravel (from
+// stmds or hybridds, the same code anacrolix runs) and the map workloads'
+// txds.Map, which has no hand-built form here.
+func txdsVariant(name, desc string, atomic txdsds.Atomically, newSet func(kind string, size int) (wl.Set, error),
+	newBank func(n, initial int) wl.Bank, newTravel func(n int, row func(kind, id int) wl.Resource) wl.Travel,
+	stats func() TMStats) *Variant {
+	return &Variant{
+		Name:      name,
+		Desc:      desc,
+		TM:        true,
+		NewSet:    newSet,
+		NewBank:   newBank,
+		NewTravel: newTravel,
+		NewMap:    func() wl.Map { return txdsds.NewMap(atomic) },
+		Stats:     stats,
 	}
 }
 
@@ -89,20 +135,39 @@ func stmStats() TMStats {
 }
 
 // variantOrder is the order of variants in plans, tables and charts.
-var variantOrder = []string{"seq", "mutex", "rwmutex", "stm", "hybrid", "anacrolix"}
+var variantOrder = []string{"seq", "mutex", "rwmutex", "syncmap", "xsync", "stm", "stm-txds", "hybrid", "anacrolix"}
 
 var variants = map[string]*Variant{
 	"seq":     plainVariant("seq", "plain Go, no synchronisation, 1 goroutine", plainds.None, 1),
 	"mutex":   plainVariant("mutex", "plain Go behind one sync.Mutex", plainds.Mutex, 0),
 	"rwmutex": plainVariant("rwmutex", "plain Go behind one sync.RWMutex (read-only operations share it)", plainds.RWMutex, 0),
-	"stm": {
-		Name:      "stm",
-		Desc:      "hytm's multi-version software TM",
-		TM:        true,
-		NewSet:    stmds.NewSet,
-		NewBank:   stmds.NewBank,
-		NewTravel: stmds.NewTravel,
-		Stats:     stmStats,
+	"stm": txdsVariant("stm", "hytm's multi-version software TM (maps: txds.Map)",
+		stm.Atomically, stmds.NewSet, stmds.NewBank, stmds.NewTravel, stmStats),
+	"stm-txds": {
+		Name: "stm-txds",
+		Desc: "hytm's stm with the hash set and vacation's tables in txds.Maps",
+		TM:   true,
+		NewSet: func(kind string, size int) (wl.Set, error) {
+			if kind != "hashset" {
+				return nil, fmt.Errorf("stm-txds has no %s", kind)
+			}
+			return txdsds.NewHashSet(stm.Atomically), nil
+		},
+		NewTravel: func(n int, row func(kind, id int) wl.Resource) wl.Travel {
+			return txdsds.NewTravel(n, row, stm.Atomically)
+		},
+		Stats: stmStats,
+		Only:  []string{"hashset", "vacation-low", "vacation-high"},
+	},
+	"syncmap": {
+		Name:   "syncmap",
+		Desc:   "sync.Map (map workloads only)",
+		NewMap: func() wl.Map { return new(syncMapVariant) },
+	},
+	"xsync": {
+		Name:   "xsync",
+		Desc:   "github.com/puzpuzpuz/xsync/v4 Map (map workloads only)",
+		NewMap: func() wl.Map { return xsyncMapVariant{xsync.NewMap[int, int]()} },
 	},
 	"anacrolix": {
 		Name:      "anacrolix",

@@ -6,15 +6,9 @@ import (
 )
 
 func init() {
-	variants["hybrid"] = &Variant{
-		Name:      "hybrid",
-		Desc:      "hytm's hybrid TM: RTM hardware attempts first, stm behind",
-		TM:        true,
-		NewSet:    hybridds.NewSet,
-		NewBank:   hybridds.NewBank,
-		NewTravel: hybridds.NewTravel,
-		Stats:     hybridStats,
-	}
+	variants["hybrid"] = txdsVariant("hybrid",
+		"hytm's hybrid TM: RTM hardware attempts first, stm behind (maps: txds.Map)",
+		hybrid.Atomically, hybridds.NewSet, hybridds.NewBank, hybridds.NewTravel, hybridStats)
 }
 
 // hybridStats reads the hybrid TM's counters: hardware aborts appear as

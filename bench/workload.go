@@ -39,20 +39,35 @@ type Workload struct {
 	Updates bool
 	// New sets the workload up under variant v.
 	New func(v *Variant, p Params) (Instance, error)
+	// kind is the variant constructor the workload needs.
+	kind workloadKind
 }
+
+// workloadKind says which Variant constructor a workload uses.
+type workloadKind int
+
+const (
+	kindSet    workloadKind = iota // NewSet
+	kindBank                       // NewBank
+	kindTravel                     // NewTravel
+	kindMap                        // NewMap
+)
 
 var workloads = []*Workload{
 	setWorkload("list", "sorted linked list", 256),
 	setWorkload("skiplist", "skip list", 4096),
 	setWorkload("rbtree", "red-black tree", 4096),
-	setWorkload("hashset", "hash set (1024 chained buckets)", 4096),
+	setWorkload("hashset", "hash set (1024 chained buckets; stm-txds: txds.Map)", 4096),
 	{
 		Name: "bank",
 		Desc: fmt.Sprintf("%d accounts: transfers, plus 1%% read-only audits of every account", bankAccounts),
 		New:  newBank,
+		kind: kindBank,
 	},
 	vacationWorkload("vacation-low", vacationLow),
 	vacationWorkload("vacation-high", vacationHigh),
+	mapWorkload("map-read", 90),
+	mapWorkload("map-write", 50),
 }
 
 // Workloads returns every workload in its canonical order.
@@ -243,6 +258,7 @@ const vacationRelations = 1 << 16
 func vacationWorkload(name string, vp vacationParams) *Workload {
 	return &Workload{
 		Name: name,
+		kind: kindTravel,
 		Desc: fmt.Sprintf("vacation-lite, %d relations, STAMP -n%d -q%d -u%d",
 			vacationRelations, vp.Queries, vp.QueryPct, vp.UserPct),
 		New: func(v *Variant, p Params) (Instance, error) {
@@ -331,6 +347,111 @@ func (v *vacationInst) Check(w *wl.Worker) error {
 			if r.Total == 0 && r != (wl.Resource{}) {
 				return fmt.Errorf("kind %d id %d: absent row %+v", k, id, r)
 			}
+		}
+	}
+	return nil
+}
+
+// ---- map ----
+
+// mapKeys is the map workloads' key count: keys 0..mapKeys-1, all present
+// from the start.
+const mapKeys = 1000
+
+// mapWriters bounds the goroutines of a map workload (the writer's index
+// is part of every value written).
+const mapWriters = 1 << 10
+
+// mapWorkload is a concurrent-map mix over mapKeys keys: getPct% Gets, the
+// rest Puts, of random keys. Every value written names its key, its writer
+// and the writer's count of Puts, so that Gets and the final check can tell
+// where each value came from.
+func mapWorkload(name string, getPct int) *Workload {
+	return &Workload{
+		Name: name,
+		Desc: fmt.Sprintf("map, %d keys: %d%% Get, %d%% Put", mapKeys, getPct, 100-getPct),
+		kind: kindMap,
+		New: func(v *Variant, p Params) (Instance, error) {
+			m := v.NewMap()
+			w := wl.NewWorker(p.Seed)
+			for k := range mapKeys {
+				m.Put(w, k, mapValue(k, 0, 0))
+			}
+			return &mapInst{m: m, getPct: getPct}, nil
+		},
+	}
+}
+
+// mapValue encodes the value that writer (1-based; 0 for the initial
+// contents) stores at key with its seq-th Put.
+func mapValue(key, writer, seq int) int {
+	return key + mapKeys*(writer+mapWriters*seq)
+}
+
+type mapInst struct {
+	m      wl.Map
+	getPct int
+
+	mu    sync.Mutex
+	lasts [][]int // per writer: the last value it put at each key, 0 if none
+}
+
+func (m *mapInst) Worker(w *wl.Worker) func() {
+	last := make([]int, mapKeys)
+	m.mu.Lock()
+	m.lasts = append(m.lasts, last)
+	writer := len(m.lasts)
+	m.mu.Unlock()
+	if writer >= mapWriters {
+		panic(fmt.Sprintf("bench: map workload with more than %d goroutines", mapWriters-1))
+	}
+	mp, getPct, seq := m.m, m.getPct, 0
+	return func() {
+		k := w.Intn(mapKeys)
+		if w.Intn(100) < getPct {
+			v, ok := mp.Get(w, k)
+			if (!ok || v%mapKeys != k) && w.Err == nil {
+				w.Err = fmt.Errorf("Get(%d) = %d, %v: want a value written at key %d", k, v, ok, k)
+			}
+			return
+		}
+		seq++
+		v := mapValue(k, writer, seq)
+		mp.Put(w, k, v)
+		last[k] = v
+	}
+}
+
+// Check verifies that the map holds exactly the keys 0..mapKeys-1 and that
+// each holds the last value some writer put there (the initial value only
+// if no writer put one): a lost or misplaced Put fails it.
+func (m *mapInst) Check(w *wl.Worker) error {
+	c := m.m.Contents(w)
+	if len(c) != mapKeys {
+		return fmt.Errorf("map holds %d keys, want %d", len(c), mapKeys)
+	}
+	for k := range mapKeys {
+		v, ok := c[k]
+		if !ok {
+			return fmt.Errorf("key %d missing", k)
+		}
+		if v%mapKeys != k {
+			return fmt.Errorf("key %d holds %d, a value written at key %d", k, v, v%mapKeys)
+		}
+		writer := v / mapKeys % mapWriters
+		if writer == 0 {
+			if v != mapValue(k, 0, 0) {
+				return fmt.Errorf("key %d holds %d, not its initial value", k, v)
+			}
+			for i, last := range m.lasts {
+				if last[k] != 0 {
+					return fmt.Errorf("key %d holds its initial value, but writer %d put %d there", k, i+1, last[k])
+				}
+			}
+			continue
+		}
+		if writer > len(m.lasts) || m.lasts[writer-1][k] != v {
+			return fmt.Errorf("key %d holds %d, not the last value its writer put there", k, v)
 		}
 	}
 	return nil

@@ -1,8 +1,9 @@
 // Command hytm-bench runs hytm's benchmark suite: Synchrobench-style sets
 // (linked list, skip list, red-black tree, hash set), a bank with long
-// read-only audits and vacation-lite, under the variants seq, mutex,
-// rwmutex, stm, hybrid (when built in) and anacrolix (anacrolix/stm
-// v0.2.0). It prints the hardware it found, a progress bar and a table per
+// read-only audits, vacation-lite and two map mixes, under the variants
+// seq, mutex, rwmutex, stm, hybrid (when built in) and anacrolix
+// (anacrolix/stm v0.2.0), plus stm-txds (hash set and vacation on package
+// txds) and syncmap and xsync (the map workloads only). It prints the hardware it found, a progress bar and a table per
 // workload of throughput, aborts and latency percentiles per variant and
 // goroutine count, and writes results.csv, results.json and a PNG chart per
 // workload to -out (default bench-results/ in the current directory; with
@@ -70,8 +71,8 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hytm-bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		workloads = fs.String("workloads", "all", "comma-separated `workloads`: list, skiplist, rbtree, hashset, bank, vacation-low, vacation-high")
-		variants  = fs.String("variants", "all", "comma-separated `variants`: seq, mutex, rwmutex, stm, hybrid, anacrolix")
+		workloads = fs.String("workloads", "all", "comma-separated `workloads`: list, skiplist, rbtree, hashset, bank, vacation-low, vacation-high, map-read, map-write")
+		variants  = fs.String("variants", "all", "comma-separated `variants`: seq, mutex, rwmutex, syncmap, xsync, stm, stm-txds, hybrid, anacrolix")
 		duration  = fs.Duration("duration", bench.DefaultDuration, "measuring `time` of each run")
 		gflag     = fs.String("g", "", "comma-separated goroutine `counts` (default 1, 2, 4, ... up to GOMAXPROCS)")
 		update    = fs.String("update", "0,10,50", "comma-separated update `percentages` of the set workloads")

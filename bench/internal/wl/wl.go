@@ -107,3 +107,11 @@ type TravelState struct {
 	Customers [][]Booking
 	Present   []bool
 }
+
+// Map is an int-to-int map. Get and Put are one atomic operation each;
+// Contents returns every entry (quiescent use).
+type Map interface {
+	Get(w *Worker, key int) (int, bool)
+	Put(w *Worker, key, value int)
+	Contents(w *Worker) map[int]int
+}
