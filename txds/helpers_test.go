@@ -1,9 +1,12 @@
 package txds
 
 import (
+	"maps"
 	"runtime"
 	"sync"
 	"testing"
+
+	"pgregory.net/rapid"
 
 	"github.com/hytm/hytm/stm"
 )
@@ -67,4 +70,74 @@ func mustPanic(t *testing.T, prefix string, fn func()) {
 		}
 	}()
 	fn()
+}
+
+// kvMap is what Map[int, int] and SortedMap[int, int] share, for the
+// reference-model tests.
+type kvMap interface {
+	Get(tx *stm.Tx, k int) (int, bool)
+	Put(tx *stm.Tx, k, v int)
+	Delete(tx *stm.Tx, k int) bool
+	Len(tx *stm.Tx) int
+}
+
+// kvStep applies operation op (0 Get, 1 Put, 2 Delete, 3 Len) on key k,
+// value v to m in tx and to the model want, failing t on a mismatch. It
+// reports false for any other op, which the caller handles.
+func kvStep(t *rapid.T, m kvMap, tx *stm.Tx, want map[int]int, op, k, v int) bool {
+	switch op {
+	case 0:
+		got, ok := m.Get(tx, k)
+		w, wok := want[k]
+		if got != w || ok != wok {
+			t.Fatalf("Get(%d) = %d, %v; want %d, %v", k, got, ok, w, wok)
+		}
+	case 1:
+		m.Put(tx, k, v)
+		want[k] = v
+	case 2:
+		_, wok := want[k]
+		if ok := m.Delete(tx, k); ok != wok {
+			t.Fatalf("Delete(%d) = %v, want %v", k, ok, wok)
+		}
+		delete(want, k)
+	case 3:
+		if n := m.Len(tx); n != len(want) {
+			t.Fatalf("Len = %d, want %d", n, len(want))
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// kvBatches returns rapid's "one" and "several" actions over op: one
+// operation per transaction, or several in one transaction that is rolled
+// back at random; *model follows what committed.
+func kvBatches(model *map[int]int, op func(t *rapid.T, tx *stm.Tx, want map[int]int)) map[string]func(*rapid.T) {
+	return map[string]func(*rapid.T){
+		"one": func(t *rapid.T) {
+			atomically(t, func(tx *stm.Tx) error { op(t, tx, *model); return nil })
+		},
+		"several": func(t *rapid.T) {
+			n := rapid.IntRange(1, 6).Draw(t, "n")
+			rollback := rapid.Bool().Draw(t, "rollback")
+			want := maps.Clone(*model)
+			err := stm.Atomically(func(tx *stm.Tx) error {
+				for range n {
+					op(t, tx, want)
+				}
+				if rollback {
+					return errRollback
+				}
+				return nil
+			})
+			if rollback != (err != nil) {
+				t.Fatalf("Atomically = %v", err)
+			}
+			if !rollback {
+				*model = want
+			}
+		},
+	}
 }

@@ -37,66 +37,23 @@ func TestMapModel(t *testing.T) {
 		// op applies one random operation to m in tx and to want.
 		op := func(t *rapid.T, tx *stm.Tx, want map[int]int) {
 			k, v := key.Draw(t, "k"), rapid.Int().Draw(t, "v")
-			switch rapid.IntRange(0, 3).Draw(t, "op") {
-			case 0:
-				got, ok := m.Get(tx, k)
-				w, wok := want[k]
-				if got != w || ok != wok {
-					t.Fatalf("Get(%d) = %d, %v; want %d, %v", k, got, ok, w, wok)
-				}
-			case 1:
-				m.Put(tx, k, v)
-				want[k] = v
-			case 2:
-				_, wok := want[k]
-				if ok := m.Delete(tx, k); ok != wok {
-					t.Fatalf("Delete(%d) = %v, want %v", k, ok, wok)
-				}
-				delete(want, k)
-			case 3:
-				if n := m.Len(tx); n != len(want) {
-					t.Fatalf("Len = %d, want %d", n, len(want))
-				}
+			kvStep(t, m, tx, want, rapid.IntRange(0, 3).Draw(t, "op"), k, v)
+		}
+		actions := kvBatches(&model, op)
+		actions[""] = func(t *rapid.T) {
+			got := map[int]int{}
+			var n int
+			atomically(t, func(tx *stm.Tx) error {
+				clear(got)
+				m.Range(tx, func(k, v int) bool { got[k] = v; return true })
+				n = m.Len(tx)
+				return nil
+			})
+			if !maps.Equal(got, model) || n != len(model) {
+				t.Fatalf("Range = %v, Len = %d; want %v", got, n, model)
 			}
 		}
-		t.Repeat(map[string]func(*rapid.T){
-			"one": func(t *rapid.T) {
-				atomically(t, func(tx *stm.Tx) error { op(t, tx, model); return nil })
-			},
-			"several": func(t *rapid.T) {
-				n := rapid.IntRange(1, 6).Draw(t, "n")
-				rollback := rapid.Bool().Draw(t, "rollback")
-				want := maps.Clone(model)
-				err := stm.Atomically(func(tx *stm.Tx) error {
-					for range n {
-						op(t, tx, want)
-					}
-					if rollback {
-						return errRollback
-					}
-					return nil
-				})
-				if rollback != (err != nil) {
-					t.Fatalf("Atomically = %v", err)
-				}
-				if !rollback {
-					model = want
-				}
-			},
-			"": func(t *rapid.T) {
-				got := map[int]int{}
-				var n int
-				atomically(t, func(tx *stm.Tx) error {
-					clear(got)
-					m.Range(tx, func(k, v int) bool { got[k] = v; return true })
-					n = m.Len(tx)
-					return nil
-				})
-				if !maps.Equal(got, model) || n != len(model) {
-					t.Fatalf("Range = %v, Len = %d; want %v", got, n, model)
-				}
-			},
-		})
+		t.Repeat(actions)
 	})
 }
 

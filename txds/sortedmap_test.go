@@ -22,27 +22,8 @@ func TestSortedMapModel(t *testing.T) {
 		key := rapid.IntRange(-10, 60)
 		op := func(t *rapid.T, tx *stm.Tx, want map[int]int) {
 			k, v := key.Draw(t, "k"), rapid.Int().Draw(t, "v")
-			switch rapid.IntRange(0, 4).Draw(t, "op") {
-			case 0:
-				got, ok := m.Get(tx, k)
-				w, wok := want[k]
-				if got != w || ok != wok {
-					t.Fatalf("Get(%d) = %d, %v; want %d, %v", k, got, ok, w, wok)
-				}
-			case 1:
-				m.Put(tx, k, v)
-				want[k] = v
-			case 2:
-				_, wok := want[k]
-				if ok := m.Delete(tx, k); ok != wok {
-					t.Fatalf("Delete(%d) = %v, want %v", k, ok, wok)
-				}
-				delete(want, k)
-			case 3:
-				if n := m.Len(tx); n != len(want) {
-					t.Fatalf("Len = %d, want %d", n, len(want))
-				}
-			case 4:
+			if op := rapid.IntRange(0, 4).Draw(t, "op"); !kvStep(t, m, tx, want, op, k, v) {
+				// op 4: Ascend over a random range, with a random limit.
 				to := key.Draw(t, "to")
 				limit := rapid.IntRange(1, 10).Draw(t, "limit")
 				var got, exp []int
@@ -63,39 +44,19 @@ func TestSortedMapModel(t *testing.T) {
 				}
 			}
 		}
-		t.Repeat(map[string]func(*rapid.T){
-			"one": func(t *rapid.T) {
-				atomically(t, func(tx *stm.Tx) error { op(t, tx, model); return nil })
-			},
-			"several": func(t *rapid.T) {
-				n := rapid.IntRange(1, 6).Draw(t, "n")
-				rollback := rapid.Bool().Draw(t, "rollback")
-				want := maps.Clone(model)
-				_ = stm.Atomically(func(tx *stm.Tx) error {
-					for range n {
-						op(t, tx, want)
-					}
-					if rollback {
-						return errRollback
-					}
-					return nil
-				})
-				if !rollback {
-					model = want
-				}
-			},
-			"": func(t *rapid.T) {
-				var keys []int
-				atomically(t, func(tx *stm.Tx) error {
-					keys = keys[:0]
-					m.Ascend(tx, -1000, 1000, func(k, _ int) bool { keys = append(keys, k); return true })
-					return nil
-				})
-				if want := slices.Sorted(maps.Keys(model)); !slices.Equal(keys, want) {
-					t.Fatalf("keys = %v, want %v", keys, want)
-				}
-			},
-		})
+		actions := kvBatches(&model, op)
+		actions[""] = func(t *rapid.T) {
+			var keys []int
+			atomically(t, func(tx *stm.Tx) error {
+				keys = keys[:0]
+				m.Ascend(tx, -1000, 1000, func(k, _ int) bool { keys = append(keys, k); return true })
+				return nil
+			})
+			if want := slices.Sorted(maps.Keys(model)); !slices.Equal(keys, want) {
+				t.Fatalf("keys = %v, want %v", keys, want)
+			}
+		}
+		t.Repeat(actions)
 	})
 }
 
