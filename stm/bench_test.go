@@ -104,7 +104,7 @@ func BenchmarkDisjointIncr(b *testing.B) {
 	// clockfloor runs only what every writing transaction does to the one
 	// line all goroutines share, the global clock: a load at begin (the
 	// snapshot) and an atomic add at commit (the tick that orders the commit
-	// for every later snapshot, doc.go "Clock"), with about as much private
+	// for every later snapshot, docs/design.md "Clock"), with about as much private
 	// work in between as one stm transaction does (private). Its scaling
 	// from 1 to 2 goroutines bounds stm's: when moving a cache line between
 	// cores costs more than a transaction, neither scales.

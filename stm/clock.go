@@ -8,7 +8,7 @@ import (
 )
 
 // clock is the global version clock. Every writing software commit ticks it
-// (doc.go, "Clock"); hardware commits only read it while no software
+// (docs/design.md, "Clock"); hardware commits only read it while no software
 // transaction is live (swlive.go). It sits on a
 // line of its own so that ticking it does not disturb anything else.
 var clock struct {

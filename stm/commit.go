@@ -33,7 +33,7 @@ func (tx *Tx) singleVar() bool {
 // commit tries to commit a software attempt. It returns false if the attempt
 // must be rolled back and run again.
 //
-// The protocol (doc.go, "Commit"): lock the write set; check the irrevocable
+// The protocol (docs/design.md, "Commit"): lock the write set; check the irrevocable
 // flag; tick the clock for the timestamp; validate the read set (unless the
 // tick shows that no commit was stamped since the snapshot); install each
 // version at the head of its chain, trim, and unlock.
@@ -89,7 +89,7 @@ func (tx *Tx) commit() bool {
 	if reportOn.Load() {
 		tx.reportCommit()
 	}
-	// seq-cst tick after the lock CAS (doc.go, "Clock"): a snapshot that
+	// seq-cst tick after the lock CAS (docs/design.md, "Clock"): a snapshot that
 	// includes wv loaded the clock after this, and finds h locked or
 	// installed.
 	wv := clock.v.Add(1)
@@ -118,7 +118,7 @@ func (tx *Tx) commitMulti() bool {
 	}
 	wv := stamp()
 	// TL2: a stamp just above the snapshot means that no commit was stamped
-	// in between, so every Var read still has the version read (doc.go,
+	// in between, so every Var read still has the version read (docs/design.md,
 	// "Clock"). Otherwise validate.
 	if wv != tx.rv+1 {
 		if h := tx.validateReads(); h != nil {

@@ -54,7 +54,7 @@ func BenchmarkContended2(b *testing.B) {
 		// The six locked instructions of an uncontended single-Var stm
 		// commit, and nothing else: pin the snapshot (seq-cst store to the
 		// worker's own line), lock the Var with a CAS, tick the clock (an
-		// atomic add: every writing commit ticks, doc.go "Clock"), publish
+		// atomic add: every writing commit ticks, docs/design.md "Clock"), publish
 		// the new head (seq-cst pointer store), unlock (seq-cst store),
 		// unpin (seq-cst store). Go's atomic stores are XCHG on amd64; it
 		// has no release-only store.

@@ -521,7 +521,7 @@ func TestGCZeroAllocs(t *testing.T) {
 }
 
 // TestReaderWaitsForTickedCommit is the interleaving the clock's argument is
-// about (doc.go, "Clock"): a commit locks its Var, then ticks the clock; a
+// about (docs/design.md, "Clock"): a commit locks its Var, then ticks the clock; a
 // reader pins after the tick (its snapshot includes the stamp) and loads the
 // Var before the commit installs. The reader must wait for the install and
 // see the new version. Without the multi bit on the lock (as single-Var

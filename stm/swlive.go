@@ -67,7 +67,7 @@ import (
 //
 // The same argument covers a commit that writes one Var: it is skipped or
 // ticked like any other (an unticked software single-Var commit once broke
-// real-time order and serializability, doc.go, "Clock"; the difference here
+// real-time order and serializability, docs/design.md, "Clock"; the difference here
 // is that no snapshot is live across the skipping commit).
 //
 // Trimming. Versions stamped without a tick share the clock value with the

@@ -17,7 +17,7 @@ import (
 //   - multi is set with locked by every software writer: its commit is
 //     stamped with a new clock value after it locks. Readers wait for such a
 //     writer to finish, because its timestamp may already be inside their
-//     snapshot (see doc.go, "Clock"). Trimming without a commit (the trim
+//     snapshot (see docs/design.md, "Clock"). Trimming without a commit (the trim
 //     queue, hwAfterCommit) takes locked alone: it installs nothing.
 const (
 	metaLocked = 1 << 0
