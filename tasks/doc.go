@@ -67,10 +67,10 @@
 // the turn reaches it (and once per earlier commit that wakes it, with
 // more than two workers). Ordered mode pays off when bodies are long
 // compared with a commit; for tiny tasks it runs at about serial speed. A
-// task that calls Tx.Inevitable in ordered mode before its turn panics
-// (Retry in an inevitable transaction), and a panic in a speculative run is raised even
-// if the serial loop, in which earlier tasks had committed first, would not
-// have panicked.
+// panic in a run before the task's turn is not raised: the task waits for
+// its turn and runs again, and only a panic at its turn is raised, as the
+// serial loop would raise it. A task that calls Tx.Inevitable in ordered
+// mode before its turn panics (Retry in an inevitable transaction).
 //
 // # Dispatcher
 //

@@ -23,7 +23,7 @@ func (p *Pool) runOrdered(i int, fn func(*hybrid.Tx) error, ws *workerState) err
 	err := hybrid.Atomically(func(tx *hybrid.Tx) error {
 		ws.tx.Store(tx)
 		ws.adds.Store(0)
-		ferr := fn(tx)
+		ferr := p.speculate(tx, i, fn)
 		if p.halt.Load(tx) {
 			return errHalted
 		}
@@ -45,6 +45,30 @@ func (p *Pool) runOrdered(i int, fn func(*hybrid.Tx) error, ws *workerState) err
 		p.advance(i + 1)
 	}
 	return err
+}
+
+// speculate runs task i's body fn in tx. A panic before the task's turn is
+// not the serial loop's to raise: the body ran on a snapshot that may
+// predate earlier tasks' commits, and at its turn it may not panic at all.
+// So the attempt waits for the turn instead (Retry, with the turn in the
+// read set) and runs again; at its turn, or once the pool halted, the panic
+// goes on as the serial loop would raise it. Panics that the TM itself uses
+// to end an attempt (a conflict, Retry, a hardware attempt that must move
+// to software) are recovered here too: before the turn they become the same
+// Retry, which ends the attempt all the same, and otherwise they go on
+// unchanged, so no attempt is ever left running after one.
+func (p *Pool) speculate(tx *hybrid.Tx, i int, fn func(*hybrid.Tx) error) error {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return // a return, or runtime.Goexit, which goes on by itself
+		}
+		if !p.halt.Load(tx) && p.turn.Load(tx) != i {
+			tx.Retry()
+		}
+		panic(r)
+	}()
+	return fn(tx)
 }
 
 // advance passes the turn to task k.
