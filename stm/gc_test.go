@@ -714,3 +714,32 @@ func longReader(load func(tx *Tx)) (started, release, done chan struct{}) {
 	}()
 	return started, release, done
 }
+
+// TestPeekWaitsForTickedCommit is TestReaderWaitsForTickedCommit for Peek:
+// a commit locks its Var and ticks, then Peek pins (its pin includes the
+// stamp) and reads the Var before the commit installs. Peek must wait for
+// the install. Reading the old head instead let a trim recycle that head
+// under Peek once the horizon passed the stamp (the new version is then the
+// newest below the horizon): a data race that -race reported in the txds
+// Queue, which Peeks inside transactions.
+func TestPeekWaitsForTickedCommit(t *testing.T) {
+	v := NewVar(1)
+	w := enterTx(getg())
+	tx := &w.tx
+	n := &version[int]{val: 2}
+	tx.writes = append(tx.writes[:0], writeEntry{h: &v.h, node: &n.vnode})
+	require.Nil(t, tx.lockWrites())
+	wv := stamp()
+
+	got := make(chan int, 1)
+	go func() { got <- v.Peek() }()
+	select {
+	case x := <-got:
+		t.Fatalf("Peek returned %d while a commit stamped %d was installing", x, wv)
+	case <-time.After(50 * time.Millisecond):
+	}
+	tx.installWrites(wv, false)
+	tx.writes = tx.writes[:0]
+	leaveTx(w)
+	require.Equal(t, 2, <-got, "Peek after the install sees the new version")
+}

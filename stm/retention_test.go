@@ -1,6 +1,7 @@
 package stm_test
 
 import (
+	"math"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -238,8 +239,19 @@ func TestMemoryBackAfterLongReader(t *testing.T) {
 			incr2(vs[i], vs[i+1])
 		}
 	}
-	stm.TrimAll()
-	after := liveHeap() - base
+	// TrimAll, then measure; up to three times, keeping the least: a
+	// worker whose slot a per-GC-cycle sweep holds at that moment is
+	// skipped by TrimAll and flushed by the sweep, which runs after the
+	// collections that the measurement itself starts. Memory that stays
+	// reachable fails all three.
+	after := int64(math.MaxInt64)
+	for range 3 {
+		stm.TrimAll()
+		after = min(after, liveHeap()-base)
+		if after <= 2*oneVersion {
+			break
+		}
+	}
 	t.Logf("one version each %d B; after the reader, more commits and TrimAll %d B (%.2fx)",
 		oneVersion, after, float64(after)/float64(oneVersion))
 	if after > 2*oneVersion {

@@ -309,8 +309,17 @@ func (v *Var[T]) Peek() T {
 	}
 	v.checkMade()
 	w := getWorker()
-	// Pin so that the node cannot be recycled while we copy its value.
+	// Pin so that the node cannot be recycled while we copy its value, and
+	// wait, as a reader does, for a commit that is installing: one that
+	// ticked before the pin may install above the head we would load, and
+	// once the horizon passes its stamp, trimming may recycle that head
+	// (it keeps only the newest version below the horizon). After the wait
+	// the head is at least the newest version stamped at or below the pin,
+	// which trimming keeps while the pin holds.
 	w.slot.Pin(&clock.v)
+	for round := 0; v.h.meta.Load()&metaMulti != 0; round++ { // acquire
+		spinWait(round)
+	}
 	x := nodeVal[T](v.h.head.Load()) // acquire: pairs with commit's head store
 	w.slot.Unpin()
 	putWorker(w)
