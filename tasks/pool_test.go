@@ -96,80 +96,68 @@ func TestBank(t *testing.T) {
 // the adding tasks conflict on one Var, so many attempts abort, and an
 // aborted attempt must add nothing. Run waits for the whole tree.
 func TestAddInsideTask(t *testing.T) {
-	for _, ordered := range []bool{false, true} {
-		t.Run(fmt.Sprint("ordered=", ordered), func(t *testing.T) {
-			opts := []tasks.Option{tasks.Workers(4)}
-			if ordered {
-				opts = append(opts, tasks.Ordered())
-			}
-			p := tasks.New(opts...)
-			count := hybrid.NewVar(0)
-			var runs atomic.Int64
-			var node func(depth int) func(tx *hybrid.Tx) error
-			node = func(depth int) func(tx *hybrid.Tx) error {
-				return func(tx *hybrid.Tx) error {
-					runs.Add(1)
-					count.Store(tx, count.Load(tx)+1)
-					if depth > 0 {
-						for range 3 {
-							p.Add(node(depth - 1))
-						}
+	inBothModes(t, func(t *testing.T, ordered bool) {
+		p := newPool(ordered, tasks.Workers(4))
+		count := hybrid.NewVar(0)
+		var runs atomic.Int64
+		var node func(depth int) func(tx *hybrid.Tx) error
+		node = func(depth int) func(tx *hybrid.Tx) error {
+			return func(tx *hybrid.Tx) error {
+				runs.Add(1)
+				count.Store(tx, count.Load(tx)+1)
+				if depth > 0 {
+					for range 3 {
+						p.Add(node(depth - 1))
 					}
-					return nil
 				}
+				return nil
 			}
-			p.Add(node(4))
-			require.NoError(t, p.Run(context.Background()))
-			want := 1 + 3 + 9 + 27 + 81
-			assert.Equal(t, want, count.Peek(), "tasks committed (body runs: %d)", runs.Load())
-			require.NoError(t, p.Run(context.Background()), "a second Run of the drained pool")
-			assert.Equal(t, want, count.Peek(), "the second Run ran tasks again")
-		})
-	}
+		}
+		p.Add(node(4))
+		require.NoError(t, p.Run(context.Background()))
+		want := 1 + 3 + 9 + 27 + 81
+		assert.Equal(t, want, count.Peek(), "tasks committed (body runs: %d)", runs.Load())
+		require.NoError(t, p.Run(context.Background()), "a second Run of the drained pool")
+		assert.Equal(t, want, count.Peek(), "the second Run ran tasks again")
+	})
 }
 
 // TestErrors: failed tasks roll back, the others commit; Run reports each
 // failure once, with its index.
 func TestErrors(t *testing.T) {
-	for _, ordered := range []bool{false, true} {
-		t.Run(fmt.Sprint("ordered=", ordered), func(t *testing.T) {
-			opts := []tasks.Option{tasks.Workers(3)}
-			if ordered {
-				opts = append(opts, tasks.Ordered())
-			}
-			p := tasks.New(opts...)
-			x := hybrid.NewVar(0)
-			errOdd := errors.New("odd")
-			n := 50
-			for i := range n {
-				p.Add(func(tx *hybrid.Tx) error {
-					x.Store(tx, x.Load(tx)+1)
-					if i%7 == 3 {
-						return fmt.Errorf("task body %d: %w", i, errOdd)
-					}
-					return nil
-				})
-			}
-			err := p.Run(context.Background())
-			require.ErrorIs(t, err, errOdd)
-			var failed []int
-			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-				var te *tasks.TaskError
-				require.ErrorAs(t, e, &te)
-				require.Contains(t, te.Error(), fmt.Sprintf("tasks: task %d: task body %d", te.Task, te.Task))
-				failed = append(failed, te.Task)
-			}
-			slices.Sort(failed)
-			var want []int
-			for i := range n {
+	inBothModes(t, func(t *testing.T, ordered bool) {
+		p := newPool(ordered, tasks.Workers(3))
+		x := hybrid.NewVar(0)
+		errOdd := errors.New("odd")
+		n := 50
+		for i := range n {
+			p.Add(func(tx *hybrid.Tx) error {
+				x.Store(tx, x.Load(tx)+1)
 				if i%7 == 3 {
-					want = append(want, i)
+					return fmt.Errorf("task body %d: %w", i, errOdd)
 				}
+				return nil
+			})
+		}
+		err := p.Run(context.Background())
+		require.ErrorIs(t, err, errOdd)
+		var failed []int
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			var te *tasks.TaskError
+			require.ErrorAs(t, e, &te)
+			require.Contains(t, te.Error(), fmt.Sprintf("tasks: task %d: task body %d", te.Task, te.Task))
+			failed = append(failed, te.Task)
+		}
+		slices.Sort(failed)
+		var want []int
+		for i := range n {
+			if i%7 == 3 {
+				want = append(want, i)
 			}
-			assert.Equal(t, want, failed)
-			assert.Equal(t, n-len(want), x.Peek(), "failed tasks' Stores committed, or others were lost")
-		})
-	}
+		}
+		assert.Equal(t, want, failed)
+		assert.Equal(t, n-len(want), x.Peek(), "failed tasks' Stores committed, or others were lost")
+	})
 }
 
 // TestStopOnError: with one worker the order is known: tasks up to the
@@ -211,41 +199,35 @@ func TestStopOnError(t *testing.T) {
 // caller's goroutine as a *PanicError with the task's stack; the other
 // tasks' commits stand, and the pool can run again.
 func TestPanic(t *testing.T) {
-	for _, ordered := range []bool{false, true} {
-		t.Run(fmt.Sprint("ordered=", ordered), func(t *testing.T) {
-			opts := []tasks.Option{tasks.Workers(2)}
-			if ordered {
-				opts = append(opts, tasks.Ordered())
-			}
-			p := tasks.New(opts...)
-			x := hybrid.NewVar(0)
-			for i := range 20 {
-				p.Add(func(tx *hybrid.Tx) error {
-					x.Store(tx, x.Load(tx)+1)
-					if i == 7 {
-						panicInTask()
-					}
-					return nil
-				})
-			}
-			r, panicked := catch(func() { _ = p.Run(context.Background()) })
-			require.True(t, panicked, "Run did not re-raise the task's panic")
-			pe, ok := r.(*tasks.PanicError)
-			require.True(t, ok, "Run panicked with %T %v", r, r)
-			assert.Equal(t, 7, pe.Task)
-			assert.Equal(t, "task panic", pe.Value)
-			assert.Contains(t, string(pe.Stack), "panicInTask", "the stack is not the task's")
-			assert.Contains(t, pe.Error(), "tasks: task 7 panicked: task panic")
-			assert.Less(t, x.Peek(), 20, "the panicking task committed")
-			if ordered {
-				assert.Equal(t, 7, x.Peek(), "ordered: tasks after the panicking one committed")
-			}
-			// The pool is usable again.
-			p.Add(func(tx *hybrid.Tx) error { x.Store(tx, 100); return nil })
-			require.NoError(t, p.Run(context.Background()))
-			assert.Equal(t, 100, x.Peek())
-		})
-	}
+	inBothModes(t, func(t *testing.T, ordered bool) {
+		p := newPool(ordered, tasks.Workers(2))
+		x := hybrid.NewVar(0)
+		for i := range 20 {
+			p.Add(func(tx *hybrid.Tx) error {
+				x.Store(tx, x.Load(tx)+1)
+				if i == 7 {
+					panicInTask()
+				}
+				return nil
+			})
+		}
+		r, panicked := catch(func() { _ = p.Run(context.Background()) })
+		require.True(t, panicked, "Run did not re-raise the task's panic")
+		pe, ok := r.(*tasks.PanicError)
+		require.True(t, ok, "Run panicked with %T %v", r, r)
+		assert.Equal(t, 7, pe.Task)
+		assert.Equal(t, "task panic", pe.Value)
+		assert.Contains(t, string(pe.Stack), "panicInTask", "the stack is not the task's")
+		assert.Contains(t, pe.Error(), "tasks: task 7 panicked: task panic")
+		assert.Less(t, x.Peek(), 20, "the panicking task committed")
+		if ordered {
+			assert.Equal(t, 7, x.Peek(), "ordered: tasks after the panicking one committed")
+		}
+		// The pool is usable again.
+		p.Add(func(tx *hybrid.Tx) error { x.Store(tx, 100); return nil })
+		require.NoError(t, p.Run(context.Background()))
+		assert.Equal(t, 100, x.Peek())
+	})
 }
 
 //go:noinline
@@ -255,41 +237,35 @@ func panicInTask() { panic("task panic") }
 // task starts, Run returns ctx.Err() joined with task errors, workers exit
 // (TestMain's leak check). A context done before Run starts nothing.
 func TestCancel(t *testing.T) {
-	for _, ordered := range []bool{false, true} {
-		t.Run(fmt.Sprint("ordered=", ordered), func(t *testing.T) {
-			opts := []tasks.Option{tasks.Workers(2)}
-			if ordered {
-				opts = append(opts, tasks.Ordered())
-			}
-			p := tasks.New(opts...)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			x := hybrid.NewVar(0)
-			boom := errors.New("boom")
-			n := 10000
-			for i := range n {
-				p.Add(func(tx *hybrid.Tx) error {
-					x.Store(tx, x.Load(tx)+1)
-					if i == 1 {
-						return boom
-					}
-					if i == 10 {
-						tx.AfterCommit(cancel)
-					}
-					return nil
-				})
-			}
-			err := p.Run(ctx)
-			require.ErrorIs(t, err, context.Canceled)
-			require.ErrorIs(t, err, boom)
-			assert.Less(t, x.Peek(), n-1, "tasks kept starting after the cancellation")
-			assert.GreaterOrEqual(t, x.Peek(), 10)
+	inBothModes(t, func(t *testing.T, ordered bool) {
+		p := newPool(ordered, tasks.Workers(2))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		x := hybrid.NewVar(0)
+		boom := errors.New("boom")
+		n := 10000
+		for i := range n {
+			p.Add(func(tx *hybrid.Tx) error {
+				x.Store(tx, x.Load(tx)+1)
+				if i == 1 {
+					return boom
+				}
+				if i == 10 {
+					tx.AfterCommit(cancel)
+				}
+				return nil
+			})
+		}
+		err := p.Run(ctx)
+		require.ErrorIs(t, err, context.Canceled)
+		require.ErrorIs(t, err, boom)
+		assert.Less(t, x.Peek(), n-1, "tasks kept starting after the cancellation")
+		assert.GreaterOrEqual(t, x.Peek(), 10)
 
-			p.Add(func(tx *hybrid.Tx) error { x.Store(tx, -1); return nil })
-			require.ErrorIs(t, p.Run(ctx), context.Canceled, "Run with a done context")
-			assert.NotEqual(t, -1, x.Peek(), "a task started under a done context")
-		})
-	}
+		p.Add(func(tx *hybrid.Tx) error { x.Store(tx, -1); return nil })
+		require.ErrorIs(t, p.Run(ctx), context.Canceled, "Run with a done context")
+		assert.NotEqual(t, -1, x.Peek(), "a task started under a done context")
+	})
 }
 
 // TestRunTwiceAndAddAfterRun: tasks added after a Run returned wait for the
@@ -465,4 +441,19 @@ func (p program) ordered(t *testing.T, workers int) state {
 		out.Vars[i] = v.Peek()
 	}
 	return out
+}
+
+// inBothModes runs f as a subtest in unordered and in ordered mode.
+func inBothModes(t *testing.T, f func(t *testing.T, ordered bool)) {
+	for _, ordered := range []bool{false, true} {
+		t.Run(fmt.Sprint("ordered=", ordered), func(t *testing.T) { f(t, ordered) })
+	}
+}
+
+// newPool makes a pool with opts, in ordered mode if ordered.
+func newPool(ordered bool, opts ...tasks.Option) *tasks.Pool {
+	if ordered {
+		opts = append(opts, tasks.Ordered())
+	}
+	return tasks.New(opts...)
 }
