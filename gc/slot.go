@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/cpu"
+
+	"github.com/hytm/hytm/internal/release"
 )
 
 // Idle is the value of a [Slot] whose worker runs no transaction.
@@ -160,9 +162,13 @@ func (s *Slot) Repin(rv uint64) {
 
 // Unpin marks the slot idle: the worker no longer reads any version.
 func (s *Slot) Unpin() {
-	// release: every read of a version by this worker happens before a
-	// horizon scan that sees Idle, and so before any reuse of the node.
-	s.snap.Store(Idle)
+	// release store (a plain MOV on amd64, package release): every read of
+	// a version by this worker happens before a horizon scan that sees
+	// Idle (acquire), and so before any reuse of the node; the owner's use
+	// of its state happens before a Hold that sees Idle. Nothing pairs an
+	// Unpin with a later load (Pin is the seq-cst side of every Dekker
+	// pairing), so release order is enough.
+	release.Uint64(&s.snap, Idle)
 }
 
 // Snapshot reports the announced snapshot, or Idle.

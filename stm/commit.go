@@ -3,6 +3,8 @@ package stm
 import (
 	"unsafe"
 
+	"github.com/hytm/hytm/internal/release"
+
 	"github.com/hytm/hytm/gc"
 )
 
@@ -51,7 +53,7 @@ func (tx *Tx) commit() bool {
 		tx.recordAbort(CauseStale, tx.staleVar)
 		return false
 	}
-	if len(tx.writes) != 1 || len(tx.reads) > 1 ||
+	if tx.unlogged || len(tx.writes) != 1 || len(tx.reads) > 1 ||
 		(len(tx.reads) == 1 && tx.reads[0].h != tx.writes[0].h) {
 		return tx.commitMulti()
 	}
@@ -121,6 +123,13 @@ func (tx *Tx) commitMulti() bool {
 	// in between, so every Var read still has the version read (docs/design.md,
 	// "Clock"). Otherwise validate.
 	if wv != tx.rv+1 {
+		if tx.unlogged {
+			// Reads made in read-only mode were not logged (site.go): the
+			// attempt cannot validate them. The site logs from now on.
+			tx.unlock(len(tx.writes))
+			tx.recordAbort(CauseValidate, nil)
+			return false
+		}
 		if h := tx.validateReads(); h != nil {
 			tx.unlock(len(tx.writes))
 			tx.recordAbort(CauseValidate, h)
@@ -227,10 +236,17 @@ func (tx *Tx) installWrites(wv uint64, announce bool) (long bool) {
 		if tx.trimLazily(e.h, n) {
 			long = true
 		}
-		// release: unlock with the next sequence number.
-		e.h.meta.Store((e.old>>metaShift + 1) << metaShift)
-		// seq-cst load after the unlock store: pairs with waitForChange,
-		// which registers and then re-reads meta.
+		// release store (a plain MOV on amd64, package release): unlock
+		// with the next sequence number. Readers and lockers pair it with
+		// an acquire load of meta; it orders the head store before it.
+		release.Uint64(&e.h.meta, (e.old>>metaShift+1)<<metaShift)
+		// Load after the lock CAS: pairs with waitForChange, which
+		// registers (seq-cst add) and then re-reads meta (Dekker). The
+		// pairing rests on the lock CAS, a full barrier before this load,
+		// not on the unlock store: a waiter whose re-read saw meta as it
+		// was before the lock read it before our CAS, so its registration
+		// is visible here; one that re-read later saw the lock or the new
+		// sequence, and so does not sleep. (TestWakeAfterReleaseUnlock.)
 		if e.h.nwait.Load() != 0 {
 			wakeWaiters(e.h)
 		}
@@ -255,8 +271,11 @@ func (h *varHeader) link(n *vnode, wv uint64) {
 		h.markAbove++
 	}
 	n.setPrevPrivate(old)
-	// release: publishes n's fields to every reader that loads head.
-	h.head.Store(n)
+	// release store (a plain MOV on amd64, package release): publishes n's
+	// fields to every reader that loads head (acquire). No load after it
+	// relies on its being visible: readers that might miss it are behind
+	// the multi bit, which the unlock clears later.
+	release.Pointer(&h.head, n)
 }
 
 // trimLazily trims h, whose head is n, if its depth says a walk is due, and

@@ -480,6 +480,7 @@ func atomicallyWroteContext(ctx context.Context, fn func(tx *Tx) error) (wrote b
 	w := enterTx(g)
 	w.tx.g = g
 	w.tx.ctx = ctx
+	w.tx.site = bodySite(fn)
 	err, wrote = w.tx.run(fn)
 	return wrote, err
 }

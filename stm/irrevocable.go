@@ -123,6 +123,12 @@ func (tx *Tx) Inevitable() {
 	if tx.hw != nil {
 		hwNeedsSoftware(tx)
 	}
+	if tx.state == txRO || tx.unlogged {
+		// No read log to validate: start again irrevocable, and logged
+		// from now on at this site (site.go).
+		tx.restartIrrevocable = true
+		tx.restartLogged()
+	}
 	tx.becomeIrrevocable(true)
 	// Reads made before the token was taken came from the snapshot; they
 	// are still good if every Var read is unchanged now that no writer can

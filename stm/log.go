@@ -136,8 +136,11 @@ func (tx *Tx) rollbackSavepoint() {
 	if tx.windex != nil {
 		tx.rebuildWriteIndex()
 	}
-	if len(tx.writes) == 0 && tx.hw == nil && !tx.irrevocable && !reportOn.Load() {
+	if tx.state == txActive && len(tx.writes) == 0 && tx.hw == nil && !tx.irrevocable && !reportOn.Load() {
 		tx.state = txFast
+		if tx.unlogged {
+			tx.state = txRO // the reads before the first Store were not logged
+		}
 	}
 }
 

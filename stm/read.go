@@ -34,6 +34,25 @@ func (tx *Tx) readNode(h *varHeader) *vnode {
 	}
 }
 
+// readNodeRO returns the version of h that a read-only attempt's snapshot
+// sees (site.go), without recording the read: the newest version stamped at
+// or below rv, once no commit is installing one.
+func (tx *Tx) readNodeRO(h *varHeader) *vnode {
+	for round := 0; ; round++ {
+		// acquire; loaded after the snapshot's clock load
+		if h.meta.Load()&metaMulti != 0 {
+			// A commit is installing; its stamp may be <= rv.
+			spinWait(round)
+			continue
+		}
+		n := h.head.Load() // acquire: pairs with the head store in commit
+		for n.ts > tx.rv {
+			n = n.prev.Load()
+		}
+		return n
+	}
+}
+
 // readLatest reads the newest committed version, waiting for any commit in
 // progress on h. Irrevocable transactions read this way: once they hold the
 // token no other writer commits, so the newest versions are a consistent and

@@ -22,8 +22,9 @@ import (
 type Tx struct {
 	_ noCopy
 
-	state txState // txIdle, txActive, or txFast
+	state txState // txIdle, txActive, txFast or txRO
 	rv    uint64  // snapshot timestamp
+	site  uintptr // the body's call site (site.go); 0: unknown, always logged
 
 	reads    []readEntry
 	writes   []writeEntry
@@ -38,6 +39,7 @@ type Tx struct {
 	hooks []func()
 
 	stale    bool // a read skipped a newer version: a writer cannot commit
+	unlogged bool // stored after reading in read-only mode: the read log is incomplete (site.go)
 	staleVar *varHeader
 
 	irrevocable bool // holding the irrevocable token (escalated or Inevitable)
@@ -67,7 +69,8 @@ type txState uint8
 const (
 	txIdle   txState = iota
 	txActive         // running
-	txFast           // running in software with no writes yet: Load's inline path applies
+	txFast           // running in software, logged, with no writes yet: Load's logged fast path applies
+	txRO             // running in software without a read log (site.go): Load's inline path applies
 )
 
 type readEntry struct {
@@ -165,6 +168,13 @@ func Atomically(fn func(tx *Tx) error) error {
 	if fn == nil {
 		panic("stm: Atomically with a nil function")
 	}
+	return atomicallyAt(bodySite(fn), fn)
+}
+
+// atomicallyAt is Atomically for a body whose call site (site.go) is pc:
+// wrappers such as AtomicallyValue pass their user's body's site, so that
+// each user call site learns its own mode.
+func atomicallyAt(pc uintptr, fn func(tx *Tx) error) error {
 	g := getg()
 	e := &active[activeIndex(g)]
 	var w *worker
@@ -182,6 +192,7 @@ func Atomically(fn func(tx *Tx) error) error {
 		w = enterTxSlow(g, e)
 	}
 	w.tx.g = g
+	w.tx.site = pc
 	err, _ := w.tx.run(fn)
 	return err
 }
@@ -212,7 +223,8 @@ const (
 	ctlNone control = iota
 	ctlRetry
 	ctlAbort
-	ctlHW // a hardware attempt ended (hybrid)
+	ctlHW      // a hardware attempt ended (hybrid)
+	ctlRestart // a read-only attempt needs the read log: run again, logged (site.go)
 )
 
 // run executes the transaction until it commits, returns an error, or panics,
@@ -288,7 +300,19 @@ func (tx *Tx) attempts(fn func(tx *Tx) error) error {
 		tx.begin()
 		err, ctl := tx.body(fn)
 		switch ctl {
+		case ctlRestart:
+			tx.rollback()
+			tx.end()
+			tx.attempt-- // not an attempt: the body had not finished
+			continue
 		case ctlRetry:
+			if tx.state == txRO || tx.unlogged {
+				// No read set to wait on: run logged (site.go), then wait.
+				markSiteLogged(tx.site)
+				tx.end()
+				tx.attempt--
+				continue
+			}
 			tx.rollback()
 			tx.leaveGate() // never block holding it
 			cancelled := tx.waitForChange()
@@ -364,12 +388,16 @@ func (tx *Tx) begin() {
 	if len(tx.hooks) != 0 {
 		tx.dropHooks(0) // registered by an attempt that did not commit
 	}
-	tx.stale = false
+	tx.stale, tx.unlogged = false, false
 	tx.w.liveEnter() // swlive.go: before the snapshot's clock loads
 	tx.rv = tx.w.slot.Pin(&clock.v)
-	tx.state = txFast
-	if tx.irrevocable {
+	switch {
+	case tx.irrevocable:
 		tx.state = txActive
+	case siteNeedsLog(tx.site):
+		tx.state = txFast
+	default:
+		tx.state = txRO
 	}
 	if reportOn.Load() {
 		tx.reportBegin() // report.go: keeps Load's inline path off so every Load is seen

@@ -15,7 +15,7 @@ func AtomicallyValue[T any](fn func(tx *Tx) (T, error)) (T, error) {
 		panic("stm: AtomicallyValue with a nil function")
 	}
 	var out T
-	err := Atomically(func(tx *Tx) error {
+	err := atomicallyAt(bodySite(fn), func(tx *Tx) error {
 		v, err := fn(tx)
 		out = v
 		return err

@@ -196,8 +196,22 @@ func nodeVal[T any](n *vnode) T {
 // few hundred nanoseconds for a commit that is installing versions inside
 // tx's snapshot.
 func (v *Var[T]) Load(tx *Tx) T {
-	// Fast path: an active software transaction with no writes yet, reading a
-	// Var whose newest version is inside the snapshot.
+	// Fast path: a read-only attempt (site.go) reading a Var whose newest
+	// version is inside the snapshot and that no commit is installing. It
+	// records nothing.
+	if tx != nil && v != nil && tx.state == txRO {
+		if v.h.meta.Load()&metaMulti == 0 { // acquire; after the snapshot's clock load
+			if n := v.h.head.Load(); n != nil && n.ts <= tx.rv { // acquire: pairs with commit's head store
+				return (*version[T])(unsafe.Pointer(n)).val
+			}
+		}
+	}
+	return v.loadSlow(tx)
+}
+
+func (v *Var[T]) loadSlow(tx *Tx) T {
+	// Logged fast path: an active software transaction with no writes yet,
+	// reading a Var whose newest version is inside the snapshot.
 	if tx != nil && tx.state == txFast && v != nil {
 		m := v.h.meta.Load() // acquire; after the snapshot's clock load
 		if m&metaMulti == 0 {
@@ -208,15 +222,18 @@ func (v *Var[T]) Load(tx *Tx) T {
 			}
 		}
 	}
-	return v.loadSlow(tx)
+	return v.loadSlower(tx)
 }
 
-func (v *Var[T]) loadSlow(tx *Tx) T {
+func (v *Var[T]) loadSlower(tx *Tx) T {
 	tx.check()
 	if v == nil {
 		panic("stm: Load of a nil Var")
 	}
 	v.checkMade()
+	if tx.state == txRO {
+		return nodeVal[T](tx.readNodeRO(&v.h))
+	}
 	if tx.hw != nil {
 		return hwLoad(tx, v)
 	}
@@ -250,6 +267,14 @@ func (v *Var[T]) storeSlow(tx *Tx, x T) {
 		panic("stm: Store to a nil Var")
 	}
 	v.checkMade()
+	if tx.state == txRO {
+		// The attempt's first Store, in read-only mode: go on unlogged
+		// (site.go), and log at this site from now on.
+		markSiteLogged(tx.site)
+		tx.unlogged = true
+		v.storeNew(tx, x)
+		return
+	}
 	if tx.hw != nil {
 		hwStore(tx, v, x)
 		return

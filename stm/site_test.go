@@ -1,0 +1,193 @@
+package stm
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// freshSite forgets what the site of fn learnt, so that a test sees its
+// first attempt in read-only mode under -count too.
+func freshSite[F any](fn F) F {
+	i := siteIndex(bodySite(fn))
+	siteLogged[i/32].And(^uint32(1 << (i % 32)))
+	return fn
+}
+
+// A site that only reads runs without a read log, and stays that way.
+func TestReadOnlySiteLogsNothing(t *testing.T) {
+	x, y := NewVar(1), NewVar(2)
+	for range 3 {
+		var state txState
+		var logged int
+		sum, err := AtomicallyValue(func(tx *Tx) (int, error) {
+			s := x.Load(tx) + y.Load(tx)
+			state, logged = tx.state, len(tx.reads)
+			return s, nil
+		})
+		require.NoError(t, err)
+		require.Equal(t, 3, sum)
+		require.Equal(t, txRO, state, "a read-only site runs in read-only mode")
+		require.Zero(t, logged, "read-only mode logs no read")
+	}
+}
+
+// The first Store of a read-only attempt goes on without restarting, and
+// the site logs from then on.
+func TestFirstStoreMarksSite(t *testing.T) {
+	x := NewVar(1)
+	runs := 0
+	var states []txState
+	body := func(tx *Tx) error {
+		runs++
+		states = append(states, tx.state)
+		x.Store(tx, x.Load(tx)+1)
+		return nil
+	}
+	require.NoError(t, Atomically(freshSite(body)))
+	require.NoError(t, Atomically(body))
+	require.Equal(t, 2, runs, "a Store does not restart the attempt")
+	require.Equal(t, []txState{txRO, txFast}, states, "the site logs after its first Store")
+	require.Equal(t, 3, x.Peek())
+}
+
+// The interleaving the unlogged commit rule is about: an attempt reads x in
+// read-only mode (no log), a commit changes x, then the attempt stores.
+// It cannot validate the read, so it may commit only if no commit was
+// stamped since its snapshot (wv == rv+1); here one was, so it must run
+// again. If commitMulti skipped that check, y would get the stale 1.
+func TestUnloggedWriterCannotSkipAChangedRead(t *testing.T) {
+	x, y := NewVar(1), NewVar(0)
+	runs := 0
+	require.NoError(t, Atomically(freshSite(func(tx *Tx) error {
+		runs++
+		v := x.Load(tx)
+		if runs == 1 {
+			require.Equal(t, txRO, tx.state)
+			conflict(x) // another goroutine commits x+1
+		}
+		y.Store(tx, v)
+		return nil
+	})))
+	require.Equal(t, 2, runs, "the unlogged attempt must not commit")
+	require.Equal(t, x.Peek(), y.Peek(), "y holds the value x had when y was written")
+}
+
+// A nested Atomically that stores and fails leaves the attempt with no
+// writes: it must go back to read-only mode, not to the logged mode whose
+// log would miss the reads made before.
+func TestUnloggedRollbackStaysReadOnly(t *testing.T) {
+	x, z := NewVar(1), NewVar(0)
+	var after txState
+	require.NoError(t, Atomically(freshSite(func(tx *Tx) error {
+		_ = x.Load(tx)
+		_ = Atomically(func(tx *Tx) error {
+			z.Store(tx, 1)
+			return errTest
+		})
+		after = tx.state
+		return nil
+	})))
+	require.Equal(t, txRO, after)
+	require.Equal(t, 0, z.Peek())
+}
+
+// Retry in read-only mode has no read set to wait on: the attempt runs
+// again logged, and then waits (and wakes) as usual.
+func TestRetryInReadOnlyModeWaits(t *testing.T) {
+	x := NewVar(0)
+	done := make(chan int)
+	go func() {
+		v, _ := AtomicallyValue(func(tx *Tx) (int, error) {
+			v := x.Load(tx)
+			Check(tx, v > 0)
+			return v, nil
+		})
+		done <- v
+	}()
+	require.NoError(t, Atomically(func(tx *Tx) error { x.Store(tx, 7); return nil }))
+	select {
+	case v := <-done:
+		require.Equal(t, 7, v)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Retry in read-only mode never woke")
+	}
+}
+
+// The unlock is a release store; the Retry wake-up rests on the lock CAS
+// before the commit's load of the waiter count (installWrites). Two
+// goroutines hand a turn back and forth through one Var, each waiting in
+// Retry for its turn: a lost wake-up leaves both asleep, and the test
+// fails on its deadline instead of hanging.
+func TestWakeAfterReleaseUnlock(t *testing.T) {
+	rounds := 20000
+	if testing.Short() {
+		rounds = 2000
+	}
+	turn := NewVar(0)
+	done := make(chan struct{}, 2)
+	player := func(me int) {
+		defer func() { done <- struct{}{} }()
+		for i := 0; i < rounds; i++ {
+			_ = Atomically(func(tx *Tx) error {
+				Check(tx, turn.Load(tx) == me)
+				turn.Store(tx, 1-me)
+				return nil
+			})
+		}
+	}
+	go player(0)
+	go player(1)
+	deadline := time.After(60 * time.Second)
+	for range 2 {
+		select {
+		case <-done:
+		case <-deadline:
+			t.Fatalf("a Retry wake-up was lost: turn stuck at %d", turn.Peek())
+		}
+	}
+}
+
+// The waiter's half of the Retry pairing with a release-store unlock: a
+// transaction that re-reads a Var's meta while a commit holds its lock must
+// take the lock as a change and not sleep (the commit may have loaded the
+// waiter count before the registration, and its unlock store may not be
+// visible yet). Here the test holds x's commit lock while a transaction
+// that read x calls Retry: the transaction must go on to its next attempt
+// instead of sleeping.
+func TestRetryTakesLockAsChange(t *testing.T) {
+	x := NewVar(0)
+	read := make(chan struct{})
+	locked := make(chan struct{})
+	done := make(chan struct{})
+	var runs atomic.Int32
+	body := func(tx *Tx) error {
+		if runs.Add(1) == 1 {
+			_ = x.Load(tx)
+			close(read)
+			<-locked
+			tx.Retry()
+		}
+		return nil
+	}
+	markSiteLogged(bodySite(body)) // a logged attempt: Retry waits at once
+	go func() {
+		defer close(done)
+		_ = Atomically(body)
+	}()
+	<-read
+	m := x.h.meta.Load()
+	require.True(t, x.h.meta.CompareAndSwap(m, m|metaLock), "lock x as a commit does")
+	close(locked)
+	deadline := time.Now().Add(5 * time.Second)
+	for runs.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	again := runs.Load()
+	x.h.meta.Store(m) // unlock unchanged; a commit then wakes a sleeper
+	require.NoError(t, Atomically(func(tx *Tx) error { x.Store(tx, 1); return nil }))
+	<-done
+	require.GreaterOrEqual(t, again, int32(2), "Retry slept although the Var it read was locked")
+}
