@@ -311,22 +311,23 @@ func trimDue(depth uint32) bool {
 	return depth&(depth-1) == 0
 }
 
-// cutDue reports whether a chain that a snapshot kept deeper than
-// 4*trimDepth, which trimDue walks only as its depth doubles, can be cut
-// now: its trim hint (mark) is at or below the cached horizon, so trim
-// finds the cut point at mark or one step below it (every commit ticks, so
-// the versions below mark are stamped below it), and something lies below.
-// Once the snapshot ends, the next commit on the Var after a horizon rescan
-// returns the versions it held, rather than the one that doubles the depth.
-// (At, not only below: a worker that is the only one ticking rescans the
-// horizon right after its commit, to that commit's stamp, which its next
-// commit's mark then carries.) The caller holds h's lock.
+// cutDue reports whether h's chain can be cut at its trim hint now: the
+// hint (mark, the newest version stamped before the head's stamp) is at or
+// below the cached horizon, so trim finds the cut point there without a
+// walk (every commit ticks, so the versions below mark are stamped below
+// it), and something lies below it. A Var written now and then (bank's
+// accounts) is thus cut by each commit to two versions, one or two cold
+// nodes at a time, instead of growing until trimDue's walk over a long
+// cold chain (which cost a profiled bank transfer about a third of its
+// time) or until the trim queue gets to it. A hot Var, whose hint is
+// usually above the horizon, is still cut by trimDue's periodic walks and
+// right after each horizon rescan. (At, not only below: a worker that is
+// the only one ticking rescans the horizon right after its commit, to
+// that commit's stamp, which its next commit's mark then carries.) The
+// caller holds h's lock.
 func cutDue(h *varHeader, depth uint32) bool {
-	if depth <= 4*trimDepth {
-		return false
-	}
 	m := h.mark
-	return m != nil && h.markAbove+2 < depth && m.ts <= gc.CachedHorizon()
+	return m != nil && h.markAbove+1 < depth && m.ts <= gc.CachedHorizon()
 }
 
 // unlock releases the first n write locks taken by commit, unchanged.
@@ -397,7 +398,7 @@ func (tx *Tx) recycle(h *varHeader, n *vnode) {
 	shelf := tx.w.nursery.Shelf(h.tkey)
 	// Collect on the stack and put in one copy: appending node by node
 	// chains every iteration through the free list's length in memory.
-	var buf [gc.MaxFree]unsafe.Pointer
+	var buf [16]unsafe.Pointer // small: a cut at commit usually frees one or two
 	total := 0
 	for n != nil {
 		b := 0
