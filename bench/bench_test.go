@@ -187,3 +187,41 @@ func medianOf(xs []float64) float64 {
 	slices.Sort(xs)
 	return xs[len(xs)/2]
 }
+
+// BenchmarkBankLatency is the latency target under contention: bank
+// transfers (with the workload's 1% audits) over 1,024 accounts from 8
+// goroutines, sync.Mutex and stm measured alternately in the same run, each
+// iteration a 300ms run of each. It reports p99.9 of each over all
+// iterations (ns), their ratio (the target is stm <= 10x mutex), and each
+// variant's throughput. Run it with a fixed count, for example
+//
+//	go test -run XXX -bench BankLatency -benchtime 5x
+func BenchmarkBankLatency(b *testing.B) {
+	const g = 8
+	hists := map[string]*Histogram{"mutex": new(Histogram), "stm": new(Histogram)}
+	ops := map[string]float64{}
+	secs := map[string]float64{}
+	for range b.N {
+		for _, v := range []string{"mutex", "stm"} {
+			r, err := Run(Config{Workload: "bank", Variant: v, Goroutines: g, Update: -1, Duration: 300 * time.Millisecond, Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r.Check != "ok" {
+				b.Fatalf("%s: invariant: %s", v, r.Check)
+			}
+			if r.hist == nil {
+				b.Fatalf("%s: no latency samples", v)
+			}
+			hists[v].Merge(r.hist)
+			ops[v] += float64(r.Ops)
+			secs[v] += r.Seconds
+		}
+	}
+	m, s := hists["mutex"].Quantile(0.999), hists["stm"].Quantile(0.999)
+	b.ReportMetric(m, "mutex-p99.9-ns")
+	b.ReportMetric(s, "stm-p99.9-ns")
+	b.ReportMetric(s/m, "stm/mutex-p99.9")
+	b.ReportMetric(ops["mutex"]/secs["mutex"], "mutex-tx/s")
+	b.ReportMetric(ops["stm"]/secs["stm"], "stm-tx/s")
+}

@@ -4,23 +4,30 @@ import (
 	"fmt"
 
 	"github.com/hytm/hytm/fallback"
+	"github.com/hytm/hytm/stm"
 )
 
-// A contention manager backs off longer after each abort, at random within a
-// doubling bound, and gives up on optimism after EscalateAfter aborts.
-func ExampleBackoff() {
-	var b fallback.Backoff
-	b.Seed(1)
-	for attempt := 1; attempt <= 4; attempt++ {
-		n := b.Spins(attempt)
-		bound := fallback.BackoffMinSpins << (attempt - 1)
-		fmt.Printf("attempt %d: within bound %v\n", attempt, n >= 0 && n < bound)
-	}
-	fmt.Println("escalate after", fallback.EscalateAfter, "aborts")
-	// Output:
-	// attempt 1: within bound true
-	// attempt 2: within bound true
-	// attempt 3: within bound true
-	// attempt 4: within bound true
-	// escalate after 8 aborts
+// A transaction that keeps losing to other commits stops being optimistic:
+// its attempt EscalateAfter+1 runs serial-irrevocable, and commits.
+func ExampleEscalateAfter() {
+	x := stm.NewVar(0)
+	attempts := 0
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		attempts++
+		v := x.Load(tx)
+		if attempts <= fallback.EscalateAfter {
+			// Another goroutine commits to x meanwhile: this attempt
+			// read a stale x, so it aborts.
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = stm.Atomically(func(tx *stm.Tx) error { x.Store(tx, x.Load(tx)+1); return nil })
+			}()
+			<-done
+		}
+		x.Store(tx, v+100)
+		return nil
+	})
+	fmt.Println("attempts:", attempts, "x:", x.Peek())
+	// Output: attempts: 9 x: 108
 }

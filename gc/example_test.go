@@ -2,38 +2,30 @@ package gc_test
 
 import (
 	"fmt"
-	"sync/atomic"
-	"unsafe"
 
 	"github.com/hytm/hytm/gc"
+	"github.com/hytm/hytm/stm"
 )
 
-// A worker announces its snapshot before reading versions; the horizon is the
-// oldest announced snapshot, and only versions older than it may be recycled.
-func ExampleSlot() {
-	var clock atomic.Uint64
-	clock.Store(10)
-	reader := gc.NewSlot()
-	defer reader.Release()
-
-	rv := reader.Pin(&clock) // a transaction begins at timestamp 10
-	clock.Store(15)          // others commit meanwhile
-	fmt.Println("snapshot", rv, "horizon <= snapshot:", gc.Horizon(clock.Load()) <= rv)
-
-	reader.Unpin() // the transaction ends
-	fmt.Println("horizon after", gc.Horizon(clock.Load()) >= 15)
+// Versions trimmed from chains are kept for reuse, within a bound;
+// stm.TrimAll gives the kept memory of idle goroutines back at once.
+func ExampleKeptBytes() {
+	vars := make([]*stm.Var[[64]byte], 100)
+	for i := range vars {
+		vars[i] = stm.NewVar([64]byte{})
+	}
+	for round := range 10 {
+		_ = stm.Atomically(func(tx *stm.Tx) error {
+			for _, v := range vars {
+				v.Store(tx, [64]byte{byte(round)})
+			}
+			return nil
+		})
+	}
+	fmt.Println("within the bound:", gc.KeptBytes() <= gc.MaxKeptBytes)
+	stm.TrimAll()
+	fmt.Println("after TrimAll:", gc.KeptBytes())
 	// Output:
-	// snapshot 10 horizon <= snapshot: true
-	// horizon after true
-}
-
-// A nursery hands back the nodes that were given to it, per type.
-func ExampleNursery() {
-	type node struct{ v int }
-	key := gc.NewTypeKey("node")
-	var n gc.Nursery
-	a := &node{1}
-	n.Put(key, unsafe.Pointer(a))
-	fmt.Println(n.Len(key), (*node)(n.Get(key)).v, n.Get(key) == nil)
-	// Output: 1 1 true
+	// within the bound: true
+	// after TrimAll: 0
 }

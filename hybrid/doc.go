@@ -60,7 +60,7 @@
 // the same policy and access rules on any CPU so that CI exercises them.
 // Otherwise [Atomically] is stm.Atomically behind one predictable branch.
 //
-// The policy (package fallback, hwpolicy.go, where the defaults are
+// The policy (internal/policy/hwpolicy.go, where the defaults are
 // justified): a transaction first runs in hardware. A capacity abort sends
 // it to software at once, and its call site skips hardware for a while; a
 // conflict is retried in hardware up to three times with backoff; a lock held

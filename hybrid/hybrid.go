@@ -4,10 +4,10 @@ import (
 	"context"
 	"unsafe"
 
-	"github.com/hytm/hytm/fallback"
 	"github.com/hytm/hytm/htm"
 	"github.com/hytm/hytm/internal/hwlink"
 	"github.com/hytm/hytm/internal/hwtypes"
+	"github.com/hytm/hytm/internal/policy"
 	"github.com/hytm/hytm/stm"
 )
 
@@ -30,11 +30,11 @@ func OrElse(fns ...func(tx *Tx) error) func(tx *Tx) error { return stm.OrElse(fn
 var (
 	hwOn   bool         // hardware attempts are enabled
 	hwMode hwtypes.Mode // how they run
-	sites  fallback.SiteTable
+	sites  policy.SiteTable
 )
 
 // trace, when set (tests), sees every aborted attempt and the decision.
-var trace func(st htm.Status, a fallback.Action)
+var trace func(st htm.Status, a policy.Action)
 
 func init() {
 	switch {
@@ -72,7 +72,7 @@ func HardwareEnabled() bool { return hwOn }
 // error or panics; called inside a transaction it joins it (flat nesting).
 //
 // When hardware is enabled, fn first runs as a hardware attempt, under the
-// policy of package fallback, and moves to software when hardware fails.
+// policy of package internal/policy, and moves to software when hardware fails.
 // Bodies that may run in hardware must follow the restrictions in the
 // package documentation. When hardware is not enabled, Atomically is
 // stm.Atomically behind one predictable branch.
@@ -200,9 +200,9 @@ func atomicallyHWContext(ctx context.Context, pc uintptr, fn func(tx *Tx) error)
 // hardware runs fn's hardware attempts under the policy of package
 // fallback. It reports done with fn's result when an attempt committed (or
 // returned fn's error), and not done when fn must now run in software.
-func hardware(site *fallback.Site, pc uintptr, fn func(tx *Tx) error) (done bool, err error) {
-	var a fallback.HWAttempts
-	var b fallback.Backoff
+func hardware(site *policy.Site, pc uintptr, fn func(tx *Tx) error) (done bool, err error) {
+	var a policy.HWAttempts
+	var b policy.Backoff
 	b.Seed(uint64(pc))
 	for {
 		t0 := hwReportStart() // diag.go: 0 unless conflict reporting is on
@@ -223,11 +223,11 @@ func hardware(site *fallback.Site, pc uintptr, fn func(tx *Tx) error) (done bool
 			trace(st, act)
 		}
 		switch act {
-		case fallback.Hardware:
+		case policy.Hardware:
 			b.Wait(a.Conflicts)
-		case fallback.HardwareNoCharge:
+		case policy.HardwareNoCharge:
 			// RunHardware already waited for the lock.
-		case fallback.SoftwareCapacity:
+		case policy.SoftwareCapacity:
 			site.Capacity()
 			return false, nil
 		default:

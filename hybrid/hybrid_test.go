@@ -8,10 +8,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hytm/hytm/fallback"
 	"github.com/hytm/hytm/htm"
 	"github.com/hytm/hytm/internal/hwlink"
 	"github.com/hytm/hytm/internal/hwtypes"
+	"github.com/hytm/hytm/internal/policy"
 	"github.com/hytm/hytm/internal/tmtest"
 	"github.com/hytm/hytm/stm"
 )
@@ -265,7 +265,7 @@ func TestDeterminism(t *testing.T) {
 		e := htm.NewEmulator(htm.EmuConfig{Seed: 42, MaxWriteLines: 3, SpuriousRate: 0.3})
 		var log []string
 		withEmulator(t, e, func() {
-			trace = func(st htm.Status, a fallback.Action) { log = append(log, st.String()+">"+a.String()) }
+			trace = func(st htm.Status, a policy.Action) { log = append(log, st.String()+">"+a.String()) }
 			defer func() { trace = nil }()
 			vs := make([]*Var[int], 8)
 			for i := range vs {
@@ -341,27 +341,27 @@ func TestHardwareError(t *testing.T) {
 	})
 }
 
-// TestPolicy checks the decisions of fallback.HWAttempts.
+// TestPolicy checks the decisions of policy.HWAttempts.
 func TestPolicy(t *testing.T) {
-	var a fallback.HWAttempts
+	var a policy.HWAttempts
 	conflict := htm.StatusConflict | htm.StatusRetry
-	for i := 0; i < fallback.HWConflictRetries; i++ {
-		if got := a.Next(conflict); got != fallback.Hardware {
+	for i := 0; i < policy.HWConflictRetries; i++ {
+		if got := a.Next(conflict); got != policy.Hardware {
 			t.Fatalf("conflict %d: %v", i, got)
 		}
 	}
-	if got := a.Next(conflict); got != fallback.Software {
+	if got := a.Next(conflict); got != policy.Software {
 		t.Fatalf("conflict after retries: %v", got)
 	}
-	for st, want := range map[htm.Status]fallback.Action{
-		htm.StatusCapacity:                   fallback.SoftwareCapacity,
-		htm.ExplicitStatus(htm.CodeLockBusy): fallback.HardwareNoCharge,
-		htm.ExplicitStatus(htm.CodeSoftware): fallback.Software,
-		0:                                    fallback.Software,
-		htm.ExplicitStatus(0x12):             fallback.Software,
-		htm.StatusDebug:                      fallback.Software,
+	for st, want := range map[htm.Status]policy.Action{
+		htm.StatusCapacity:                   policy.SoftwareCapacity,
+		htm.ExplicitStatus(htm.CodeLockBusy): policy.HardwareNoCharge,
+		htm.ExplicitStatus(htm.CodeSoftware): policy.Software,
+		0:                                    policy.Software,
+		htm.ExplicitStatus(0x12):             policy.Software,
+		htm.StatusDebug:                      policy.Software,
 	} {
-		var b fallback.HWAttempts
+		var b policy.HWAttempts
 		if got := b.Next(st); got != want {
 			t.Errorf("%v: %v, want %v", st, got, want)
 		}

@@ -19,10 +19,13 @@ var clock struct {
 
 // spinWait waits a little before re-reading a Var that a multi-Var commit is
 // installing. Installs are a few dozen instructions without calls, so a short
-// spin usually suffices; yielding from the second round on lets a preempted
-// committer run.
+// spin usually suffices. A longer wait means that the committer was
+// descheduled while it held its locks: from the second round on the waiter
+// yields, and asks every other transaction to yield as it ends
+// (yieldForLockHolder), so that the committer gets a P back.
 func spinWait(round int) {
 	if round > 0 {
+		lockWaits.v.Add(1)
 		runtime.Gosched()
 		return
 	}

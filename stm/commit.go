@@ -3,9 +3,8 @@ package stm
 import (
 	"unsafe"
 
+	"github.com/hytm/hytm/internal/gcore"
 	"github.com/hytm/hytm/internal/release"
-
-	"github.com/hytm/hytm/gc"
 )
 
 // trimDepth is the chain depth (versions at or above the horizon) beyond
@@ -327,7 +326,7 @@ func trimDue(depth uint32) bool {
 // caller holds h's lock.
 func cutDue(h *varHeader, depth uint32) bool {
 	m := h.mark
-	return m != nil && h.markAbove+1 < depth && m.ts <= gc.CachedHorizon()
+	return m != nil && h.markAbove+1 < depth && m.ts <= gcore.CachedHorizon()
 }
 
 // unlock releases the first n write locks taken by commit, unchanged.
@@ -344,7 +343,7 @@ func (tx *Tx) unlock(n int) {
 // linked below the cut point. The caller holds h's commit lock. It reports
 // whether the chain stays longer than trimDepth/2.
 func (tx *Tx) trim(h *varHeader, head *vnode) bool {
-	hz := gc.CachedHorizon()
+	hz := gcore.CachedHorizon()
 	n := head
 	depth := uint32(1)
 	jumped := false
@@ -390,7 +389,7 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 
 // recycle gives the cut-off chain starting at n, which no snapshot can
 // reach, to the worker's nursery, in batches: the nursery clears each node
-// it keeps (package gc, NewTypeKeyOf), trades full lists with the type's
+// it keeps (internal/gcore, NewTypeKeyOf), trades full lists with the type's
 // depot, and leaves what neither has room for (MaxFree, ListBytes,
 // DepotMags, MaxKeptBytes) to the Go GC. Each node is unlinked, so that one
 // stale pointer to it cannot retain the rest.
@@ -441,6 +440,6 @@ func (w *worker) maintain() {
 		// they fall below the next horizon and can be trimmed.
 		clock.v.CompareAndSwap(c, c+1)
 	}
-	gc.Horizon(clock.v.Load())
+	gcore.Horizon(clock.v.Load())
 	trimQueued(w, 2)
 }

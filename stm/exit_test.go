@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hytm/hytm/fallback"
-	"github.com/hytm/hytm/gc"
+	"github.com/hytm/hytm/internal/gcore"
 )
 
 // catchPanic runs f and returns what it panicked with (nil if it returned).
@@ -32,7 +32,7 @@ func requireLeftNothing(t *testing.T, what string, x *Var[int]) {
 	hooks := len(tx.hooks)
 	leaveTx(w)
 	require.Zero(t, hooks, "%s: commit hooks left registered", what)
-	require.Equal(t, uint64(gc.Idle), snap, "%s: the snapshot stays pinned (no version is reclaimed again)", what)
+	require.Equal(t, uint64(gcore.Idle), snap, "%s: the snapshot stays pinned (no version is reclaimed again)", what)
 	require.Equal(t, txIdle, state, "%s: the Tx is not idle", what)
 	require.False(t, irr, "%s: still irrevocable", what)
 	require.False(t, gated, "%s: still holding the gate", what)

@@ -11,10 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/hytm/hytm/gc"
+	"github.com/hytm/hytm/internal/gcore"
 )
 
-// Tests of version reclamation (package gc as stm uses it). They read global
+// Tests of version reclamation (internal/gcore as stm uses it). They read global
 // counters (Stats.Trimmed, the trim queue), so none of them is parallel.
 
 // chainLen counts the versions reachable from h. Call it only while no
@@ -613,7 +613,7 @@ func idleWorkerWithNodes(t *testing.T, v *Var[int]) *worker {
 
 // nurseryLen reads an idle worker's nursery under a Hold of its slot, or
 // reports false if the worker is pinned or held by a sweep.
-func nurseryLen(w *worker, k *gc.TypeKey) (int, bool) {
+func nurseryLen(w *worker, k *gcore.TypeKey) (int, bool) {
 	if !w.slot.Hold(false) {
 		return 0, false
 	}

@@ -224,7 +224,7 @@ func (tx *Tx) hwEmuRead(h *varHeader) *vnode {
 //     err and nothing was written. Either way the call is over. readOnly
 //     reports whether the body stored nothing.
 //   - any other status: the attempt aborted and nothing was written; the
-//     caller decides how to go on (package fallback). For
+//     caller decides how to go on (internal/policy). For
 //     explicit(htm.CodeLockBusy), runHardware has already waited, outside the
 //     attempt, until the lock or irrevocable token it found held was free.
 //

@@ -131,7 +131,7 @@ type Stats struct {
 	Irrevocable        uint64 // times a transaction became irrevocable
 	RetryWaits         uint64 // times a transaction blocked in Retry
 	Trimmed            uint64 // versions cut from chains and recycled
-	Gated              uint64 // Atomically calls that ran behind the contention gate (fallback.Gate)
+	Gated              uint64 // Atomically calls that ran behind the contention gate
 	GateGaveUp         uint64 // gate waits that gave up on a holder blocked in its body (it then ran ungated)
 	Aborts             map[Cause]uint64
 }

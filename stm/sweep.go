@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"weak"
 
-	"github.com/hytm/hytm/gc"
+	"github.com/hytm/hytm/internal/gcore"
 )
 
 // Nursery sweeps. A goroutine keeps its worker, and so its nursery, between
@@ -16,14 +16,14 @@ import (
 //
 //   - once per GC cycle, the nurseries of workers that ran no transaction
 //     since the previous cycle are flushed, and the depots that no worker
-//     took a list from since then are drained (gc.TypeKey.Age);
+//     took a list from since then are drained (gcore.TypeKey.Age);
 //   - TrimAll flushes the nursery of every worker that is idle at the time,
 //     and drains every depot;
 //   - a pooled worker is flushed when it goes back to the pool (putWorker),
 //     so that the pool never holds free nodes nor the room they reserve
-//     against gc.MaxKeptBytes.
+//     against gcore.MaxKeptBytes.
 //
-// Flushing another goroutine's nursery is safe by gc.Slot.Hold: a worker
+// Flushing another goroutine's nursery is safe by gcore.Slot.Hold: a worker
 // touches its nursery only while its slot is pinned (transactions, the trim
 // queue, hardware attempts), and a pin waits for a Hold on its slot to end.
 
@@ -89,7 +89,7 @@ func sweepIdle(aged bool) int {
 	}
 	if aged {
 		typeKeys.Range(func(_, k any) bool {
-			k.(*gc.TypeKey).Age()
+			k.(*gcore.TypeKey).Age()
 			return true
 		})
 	}

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"weak"
 
-	"github.com/hytm/hytm/gc"
+	"github.com/hytm/hytm/internal/gcore"
 )
 
 // The trim queue holds Vars whose chains a commit left longer than two
@@ -114,7 +114,7 @@ func trimQueuedPinned(w *worker, n int, wait bool) {
 		if wait {
 			lag = 0 // TrimAll: trim everything the horizon allows
 		}
-		if h.head.Load().ts+lag >= gc.CachedHorizon() {
+		if h.head.Load().ts+lag >= gcore.CachedHorizon() {
 			// Its head is not below the horizon yet (a snapshot holds it,
 			// or it was written since the last scan): keep it queued. Its
 			// writers may never come back, so dropping it could leave the
@@ -150,12 +150,12 @@ func TrimAll() {
 	w := getWorker()
 	// Tick first: unticked hardware commits stamp the current clock, and
 	// only versions strictly below the horizon can be trimmed.
-	gc.Horizon(clock.v.Add(1))
+	gcore.Horizon(clock.v.Add(1))
 	trimQueuedWait(w, int(trimQ.n.Load()), true)
 	putWorker(w) // flushes w's nursery
 	// Hand the free nodes kept for all workers back to the Go GC too.
 	typeKeys.Range(func(_, k any) bool {
-		k.(*gc.TypeKey).Drain()
+		k.(*gcore.TypeKey).Drain()
 		return true
 	})
 	sweepIdle(false)

@@ -8,7 +8,8 @@ import (
 	"golang.org/x/sys/cpu"
 
 	"github.com/hytm/hytm/fallback"
-	"github.com/hytm/hytm/gc"
+	"github.com/hytm/hytm/internal/gcore"
+	"github.com/hytm/hytm/internal/policy"
 )
 
 // Tx is a running transaction. A body receives it and passes it to
@@ -93,9 +94,9 @@ type writeEntry struct {
 type worker struct {
 	_       cpu.CacheLinePad
 	tx      Tx
-	nursery gc.Nursery
-	backoff fallback.Backoff
-	cm      fallback.Contention
+	nursery gcore.Nursery
+	backoff policy.Backoff
+	cm      policy.Contention
 	commits uint32 // since the last horizon scan
 	lagging bool   // the last walk left a chain long: rescan sooner
 	// maint asks run to call maintain after the attempt ends;
@@ -105,7 +106,7 @@ type worker struct {
 	maintStamp uint64
 	entry      *activeEntry // the goroutine entry that owns this worker, or nil (pooled)
 	g          uintptr      // owning goroutine, for pooled workers
-	slot       *gc.Slot
+	slot       *gcore.Slot
 	live       *atomic.Int64 // stripe announcing the running software attempt (swlive.go), or nil
 	stats      *workerStats
 	waiter     waiter
@@ -121,7 +122,7 @@ var workerPool = sync.Pool{New: func() any { return newWorker() }}
 
 func newWorker() *worker {
 	w := &worker{}
-	w.slot = gc.NewSlotFor(w)
+	w.slot = gcore.NewSlotFor(w)
 	w.stats = newWorkerStats(w)
 	w.tx.reads = make([]readEntry, 0, logCap)
 	w.tx.writes = make([]writeEntry, 0, logCap)

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/hytm/hytm/gc"
+	"github.com/hytm/hytm/internal/gcore"
 )
 
 // Meta word of a Var: seq<<metaShift | multi | locked.
@@ -30,7 +30,7 @@ const (
 // vnode is the type-independent header of a committed (or tentative) version.
 // Once published through a head or prev pointer its ts never changes
 // until the node is recycled, which happens only after no snapshot can reach
-// it (package gc).
+// it (internal/gcore).
 type vnode struct {
 	ts    uint64
 	depth uint32 // chain length below and including this node when installed (trim bookkeeping)
@@ -39,7 +39,7 @@ type vnode struct {
 
 // setPrevPrivate sets the prev pointer of a node that no other goroutine can
 // reach: a tentative version before its head store publishes it, or a node
-// cut from its chain below the horizon (package gc). A plain store suffices
+// cut from its chain below the horizon (internal/gcore). A plain store suffices
 // there and avoids the full barrier of an atomic store on amd64; the head
 // store (or the horizon's release/acquire chain) orders it for later readers.
 func (n *vnode) setPrevPrivate(p *vnode) {
@@ -64,7 +64,7 @@ type varHeader struct {
 
 	waiters atomic.Pointer[waitList] // allocated by the first Retry that waits on the Var
 
-	tkey *gc.TypeKey // node type, for the nursery
+	tkey *gcore.TypeKey // node type, for the nursery
 
 	// Trim hint, read and written only under the commit lock: mark is the
 	// newest version stamped before the head's stamp (nil if unknown or
@@ -123,26 +123,26 @@ type noCopy struct{}
 func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
 
-var typeKeys sync.Map // reflect.Type -> *gc.TypeKey
+var typeKeys sync.Map // reflect.Type -> *gcore.TypeKey
 
 // typeKeyFor returns the node type key of version[T]: its size, for the
-// byte bounds of package gc, and, if T holds pointers, clearVals[T], so that
+// byte bounds of internal/gcore, and, if T holds pointers, clearVals[T], so that
 // free nodes in nurseries and depots keep none of the user's data alive.
-func typeKeyFor[T any]() *gc.TypeKey {
+func typeKeyFor[T any]() *gcore.TypeKey {
 	t := reflect.TypeFor[T]()
 	if k, ok := typeKeys.Load(t); ok {
-		return k.(*gc.TypeKey)
+		return k.(*gcore.TypeKey)
 	}
 	var clr func([]unsafe.Pointer)
 	if hasPointers(t) {
 		clr = clearVals[T]
 	}
-	k, _ := typeKeys.LoadOrStore(t, gc.NewTypeKeyOf(t.String(), unsafe.Sizeof(version[T]{}), clr))
-	return k.(*gc.TypeKey)
+	k, _ := typeKeys.LoadOrStore(t, gcore.NewTypeKeyOf(t.String(), unsafe.Sizeof(version[T]{}), clr))
+	return k.(*gcore.TypeKey)
 }
 
 // clearVals zeroes the values of version[T] nodes that no snapshot can
-// reach any more (package gc calls it when a nursery keeps them).
+// reach any more (internal/gcore calls it when a nursery keeps them).
 func clearVals[T any](ps []unsafe.Pointer) {
 	var zero T
 	for _, p := range ps {

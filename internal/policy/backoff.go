@@ -1,4 +1,4 @@
-package fallback
+package policy
 
 import (
 	"runtime"
@@ -16,15 +16,6 @@ const (
 	// so that a descheduled lock holder can run.
 	BackoffYieldShift = 4
 )
-
-// EscalateAfter is the default number of aborts after which a software
-// transaction runs in serial-irrevocable mode, where it cannot abort.
-//
-// Eight keeps escalation rare under ordinary contention (a transaction that
-// aborts 8 times in a row has lost about 2^8 random backoff rounds' worth of
-// races), while bounding the worst case: every transaction commits within
-// EscalateAfter+1 attempts plus the wait for the irrevocable token.
-const EscalateAfter = 8
 
 // Backoff is randomized exponential backoff. The zero value works; Seed it
 // to decorrelate workers. A Backoff is owned by one goroutine.

@@ -1,4 +1,4 @@
-package fallback
+package policy
 
 import (
 	"sync/atomic"
@@ -84,6 +84,19 @@ const (
 type Contention struct {
 	ci    uint32 // fixed point, 0..contentionOne
 	gated bool
+	waits uint64 // the process-wide lock-wait count last seen (LockWaitsMoved)
+}
+
+// LockWaitsMoved reports whether n, a process-wide count of rounds spent
+// waiting for a descheduled lock holder, differs from the count the worker
+// saw last, and remembers n. A worker that sees it move yields, so that the
+// lock holder gets a P back.
+func (c *Contention) LockWaitsMoved(n uint64) bool {
+	if n == c.waits {
+		return false
+	}
+	c.waits = n
+	return true
 }
 
 // Gated reports whether the worker's next transaction should pass the gate.

@@ -1,4 +1,4 @@
-package fallback
+package policy
 
 import (
 	"sync/atomic"
