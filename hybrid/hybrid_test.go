@@ -267,9 +267,18 @@ func TestDeterminism(t *testing.T) {
 		withEmulator(t, e, func() {
 			trace = func(st htm.Status, a policy.Action) { log = append(log, st.String()+">"+a.String()) }
 			defer func() { trace = nil }()
-			vs := make([]*Var[int], 8)
+			// One Var per cache line (a 64-byte cell each): Vars are 48
+			// bytes, and neighbours sharing a line would make the
+			// emulator's line counts depend on where the allocator put
+			// them.
+			type cell struct {
+				v Var[int]
+				_ [64 - 48]byte
+			}
+			cells := make([]cell, 8)
+			vs := make([]*Var[int], len(cells))
 			for i := range vs {
-				vs[i] = NewVar(i)
+				vs[i] = &cells[i].v
 			}
 			for i := 0; i < 400; i++ {
 				k := 1 + i%5 // writes 1..5 Vars: 4 and 5 overflow

@@ -121,9 +121,20 @@ func enterTxSlow(g uintptr, e *activeEntry) *worker {
 const maxKeptLog = 4096
 
 // leaveTx ends the use of w by its goroutine's outermost transaction.
+//
+// The logs' entries are cleared, not only truncated: the GC scans a log's
+// whole array, so entries left in it would keep the last transaction's Vars
+// (and whatever their values point to: a whole tree) reachable for as long
+// as the goroutine's worker lives, which for an exited goroutine's entry is
+// until another goroutine claims it (TestIdleWorkerKeepsNoVar). begin
+// clears what an aborted attempt left, so the arrays past their lengths
+// hold nothing.
 func leaveTx(w *worker) {
 	// Inlinable fast path: a goroutine's own worker, logs of usual size.
 	if w.entry != nil && !raceBuild && max(len(w.tx.reads), len(w.tx.writes)) <= logCap {
+		clear(w.tx.reads)
+		clear(w.tx.writes)
+		w.tx.reads, w.tx.writes = w.tx.reads[:0], w.tx.writes[:0]
 		return
 	}
 	leaveTxSlow(w)
@@ -159,7 +170,8 @@ func (tx *Tx) releaseLogs() {
 func releaseLog[E any](l []E) []E {
 	switch {
 	case len(l) <= logCap:
-		return l
+		clear(l)
+		return l[:0]
 	case cap(l) > maxKeptLog:
 		return make([]E, 0, logCap)
 	}

@@ -246,7 +246,7 @@ func (tx *Tx) installWrites(wv uint64, announce bool) (long bool) {
 		// was before the lock read it before our CAS, so its registration
 		// is visible here; one that re-read later saw the lock or the new
 		// sequence, and so does not sleep. (TestWakeAfterReleaseUnlock.)
-		if e.h.nwait.Load() != 0 {
+		if e.h.waiting() {
 			wakeWaiters(e.h)
 		}
 		e.node = nil
@@ -287,7 +287,7 @@ func (tx *Tx) trimLazily(h *varHeader, n *vnode) bool {
 	if trimDue(n.depth) || cutDue(h, n.depth) {
 		return tx.trim(h, n)
 	}
-	if n.depth > 2 && !h.queued.Load() {
+	if n.depth > 2 && !h.isQueued() {
 		enqueueTrim(h)
 	}
 	return false
@@ -378,7 +378,7 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 		h.mark, h.markAbove = nil, 0
 	}
 	head.depth = depth
-	if depth > 2 && !h.queued.Load() {
+	if depth > 2 && !h.isQueued() {
 		// A snapshot holds versions (or unticked hardware commits share
 		// the horizon's stamp): make sure the chain is trimmed once they fall
 		// below the horizon, even if h is not written again.
@@ -394,7 +394,7 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 // DepotMags, MaxKeptBytes) to the Go GC. Each node is unlinked, so that one
 // stale pointer to it cannot retain the rest.
 func (tx *Tx) recycle(h *varHeader, n *vnode) {
-	shelf := tx.w.nursery.Shelf(h.tkey)
+	shelf := tx.w.nursery.Shelf(h.tkey.Load())
 	// Collect on the stack and put in one copy: appending node by node
 	// chains every iteration through the free list's length in memory.
 	var buf [16]unsafe.Pointer // small: a cut at commit usually frees one or two
@@ -423,7 +423,7 @@ func (w *worker) releaseNode(h *varHeader, n *vnode) {
 		return // already installed (an entry whose commit went through)
 	}
 	if nurseryEnabled {
-		w.nursery.Put(h.tkey, unsafePointer(n))
+		w.nursery.Put(h.tkey.Load(), unsafePointer(n))
 	}
 }
 

@@ -600,7 +600,7 @@ func idleWorkerWithNodes(t *testing.T, v *Var[int]) *worker {
 		// A discarded tentative version goes back to the nursery too.
 		_ = Atomically(func(tx *Tx) error { v.Store(tx, 0); return errDiscard })
 		_ = Atomically(func(tx *Tx) error {
-			w, held = tx.w, tx.w.nursery.Len(v.h.tkey)
+			w, held = tx.w, tx.w.nursery.Len(v.h.tkey.Load())
 			return nil
 		})
 	}()
@@ -638,7 +638,7 @@ func TestSweepFlushesExitedGoroutinesNursery(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 		for {
-			if n, ok := nurseryLen(w, v.h.tkey); ok {
+			if n, ok := nurseryLen(w, v.h.tkey.Load()); ok {
 				if n != 0 {
 					t.Fatalf("nursery holds %d nodes after two sweeps", n)
 				}
@@ -651,7 +651,7 @@ func TestSweepFlushesExitedGoroutinesNursery(t *testing.T) {
 		w := idleWorkerWithNodes(t, v)
 		TrimAll()
 		for {
-			if n, ok := nurseryLen(w, v.h.tkey); ok {
+			if n, ok := nurseryLen(w, v.h.tkey.Load()); ok {
 				if n != 0 {
 					t.Fatalf("nursery holds %d nodes after TrimAll", n)
 				}

@@ -59,7 +59,7 @@ func (tx *Tx) hwRealNode(h *varHeader) *vnode {
 	if len(tx.writes) == cap(tx.writes) {
 		htm.AbortSoftware()
 	}
-	p := tx.w.nursery.Get(h.tkey)
+	p := tx.w.nursery.Get(h.tkey.Load())
 	if p == nil {
 		htm.AbortSoftware()
 	}
@@ -152,7 +152,7 @@ func (tx *Tx) hwAfterCommit() {
 			// release: unlock, unchanged sequence (no new version).
 			h.meta.Store(m)
 		}
-		if h.nwait.Load() != 0 {
+		if h.waiting() {
 			wakeWaiters(h)
 		}
 	}

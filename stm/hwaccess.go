@@ -149,7 +149,7 @@ func hwStore[T any](tx *Tx, v *Var[T], x T) {
 		if st := c.emu.Write(uintptr(unsafe.Pointer(h))); st != htm.Started {
 			c.fail(st)
 		}
-		if p := tx.w.nursery.Get(h.tkey); p != nil {
+		if p := tx.w.nursery.Get(h.tkey.Load()); p != nil {
 			n = (*version[T])(p)
 		} else {
 			n = new(version[T])
@@ -307,6 +307,8 @@ func hwWaitBusy(h *varHeader, irr bool) {
 // hwBegin prepares tx for an attempt.
 func (tx *Tx) hwBegin(c *hwContext) {
 	tx.state = txActive
+	clear(tx.reads) // an earlier attempt's entries (leaveTx says why)
+	clear(tx.writes)
 	tx.reads = tx.reads[:0]
 	tx.writes = tx.writes[:0]
 	tx.rindex, tx.windex = nil, nil

@@ -44,7 +44,7 @@ func TestHWErrorReturnsNodes(t *testing.T) {
 		}
 		w := enterTx(getg())
 		leaveTx(w)
-		before, ok := nurseryLen(w, a.h.tkey)
+		before, ok := nurseryLen(w, a.h.tkey.Load())
 		if !ok {
 			t.Fatal("the worker's slot is pinned while idle")
 		}
@@ -55,7 +55,7 @@ func TestHWErrorReturnsNodes(t *testing.T) {
 		if allocs := testing.AllocsPerRun(1000, attempt); allocs > base {
 			t.Errorf("a hardware body that returns an error after two Stores: %v allocs per attempt, one that only loads %v", allocs, base)
 		}
-		after, _ := nurseryLen(w, a.h.tkey)
+		after, _ := nurseryLen(w, a.h.tkey.Load())
 		if after != before {
 			t.Errorf("nursery went from %d to %d nodes over failed attempts: nodes were lost", before, after)
 		}

@@ -129,8 +129,8 @@ func (tx *Tx) rollbackSavepoint() {
 	for i := tx.spLen; i < len(tx.writes); i++ {
 		w := &tx.writes[i]
 		tx.w.releaseNode(w.h, w.node)
-		w.node = nil
 	}
+	clear(tx.writes[tx.spLen:]) // no Var kept past the length (leaveTx)
 	tx.writes = tx.writes[:tx.spLen]
 	tx.popSpLen()
 	if tx.windex != nil {

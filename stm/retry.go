@@ -110,8 +110,8 @@ func (tx *Tx) waitForChange() (cancelled bool) {
 		l := r.h.waitListOf()
 		l.mu.Lock()
 		l.ws = append(l.ws, wt)
-		// seq-cst: pairs with the nwait load after commit's unlock store.
-		r.h.nwait.Add(1)
+		// seq-cst: pairs with the commit's waiting load (installWrites).
+		r.h.addWaiter(1)
 		l.mu.Unlock()
 		registered = i + 1
 		if r.h.meta.Load() != r.meta {
@@ -161,7 +161,7 @@ func unregister(h *varHeader, wt *waiter) {
 			l.ws[i] = l.ws[last]
 			l.ws[last] = nil
 			l.ws = l.ws[:last]
-			h.nwait.Add(-1)
+			h.addWaiter(-1)
 			break
 		}
 	}

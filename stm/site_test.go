@@ -1,6 +1,7 @@
 package stm
 
 import (
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -190,4 +191,76 @@ func TestRetryTakesLockAsChange(t *testing.T) {
 	require.NoError(t, Atomically(func(tx *Tx) error { x.Store(tx, 1); return nil }))
 	<-done
 	require.GreaterOrEqual(t, again, int32(2), "Retry slept although the Var it read was locked")
+}
+
+// An idle goroutine's worker keeps no Var of its last transaction alive:
+// the GC scans a log's whole array, so entries left past the length would
+// keep the Vars, and all their values reach, for as long as the worker
+// lives. Each case leaves a goroutine idle after its transactions on a Var
+// whose value has a cleanup, drops every other reference, and waits for the
+// cleanup.
+func TestIdleWorkerKeepsNoVar(t *testing.T) {
+	type big struct{ _ [1 << 10]byte }
+	cases := map[string]func(v *Var[*big], other *Var[int]){
+		"commit": func(v *Var[*big], other *Var[int]) {
+			_ = Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)); other.Store(tx, 1); return nil })
+		},
+		"error": func(v *Var[*big], other *Var[int]) {
+			_ = Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)); return errTest })
+		},
+		"longer attempt first": func(v *Var[*big], other *Var[int]) {
+			runs := 0
+			_ = Atomically(func(tx *Tx) error {
+				runs++
+				if runs == 1 {
+					other.Store(tx, other.Load(tx)+1)
+					v.Store(tx, v.Load(tx)) // the log's second entry
+					conflict(other)         // the next attempt writes only other
+					return nil
+				}
+				other.Store(tx, other.Load(tx)+1)
+				return nil
+			})
+		},
+		"nested rollback": func(v *Var[*big], other *Var[int]) {
+			_ = Atomically(func(tx *Tx) error {
+				other.Store(tx, 1)
+				_ = Atomically(func(tx *Tx) error { v.Store(tx, v.Load(tx)); return errTest })
+				return nil
+			})
+		},
+	}
+	for name, run := range cases {
+		t.Run(name, func(t *testing.T) {
+			collected := make(chan struct{})
+			idle := make(chan struct{})
+			release := make(chan struct{})
+			func() {
+				obj := new(big)
+				runtime.AddCleanup(obj, func(ch chan struct{}) { close(ch) }, collected)
+				v, other := NewVar(obj), NewVar(0)
+				go func() {
+					run(v, other)
+					close(idle)
+					<-release // idle, with its worker
+				}()
+			}()
+			defer close(release)
+			<-idle
+			TrimAll()
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				runtime.GC()
+				select {
+				case <-collected:
+					return
+				default:
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the idle goroutine's worker still reaches the Var of its last transaction")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
 }

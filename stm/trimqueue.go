@@ -26,7 +26,7 @@ var trimQ struct {
 }
 
 func enqueueTrim(h *varHeader) {
-	if h.queued.Swap(true) {
+	if h.setQueued() {
 		return
 	}
 	wp := weak.Make(h)
@@ -109,7 +109,7 @@ func trimQueuedPinned(w *worker, n int, wait bool) {
 		if h == nil {
 			return
 		}
-		h.queued.Store(false)
+		h.clearQueued()
 		lag := uint64(coldLag)
 		if wait {
 			lag = 0 // TrimAll: trim everything the horizon allows

@@ -379,8 +379,13 @@ func (tx *Tx) body(fn func(tx *Tx) error) (err error, ctl control) {
 
 // begin starts an attempt: announce a snapshot and reset the logs.
 func (tx *Tx) begin() {
-	tx.reads = tx.reads[:0]
-	tx.writes = tx.writes[:0]
+	if len(tx.reads) != 0 || len(tx.writes) != 0 {
+		// Another attempt's entries: clear them (leaveTx says why).
+		clear(tx.reads)
+		clear(tx.writes)
+		tx.reads = tx.reads[:0]
+		tx.writes = tx.writes[:0]
+	}
 	if tx.rindex != nil || tx.windex != nil || tx.staleVar != nil {
 		tx.rindex, tx.windex, tx.staleVar = nil, nil, nil
 	}
@@ -457,7 +462,7 @@ func (tx *Tx) rollback() {
 	for i := range tx.writes {
 		w := &tx.writes[i]
 		tx.w.releaseNode(w.h, w.node)
-		w.node = nil
 	}
+	clear(tx.writes) // no Var kept past the length (leaveTx)
 	tx.writes = tx.writes[:0]
 }

@@ -55,31 +55,57 @@ type version[T any] struct {
 
 // varHeader is the type-independent part of a Var: what readers and
 // committers touch, kept small (the Retry wait list is allocated on demand).
+// It is 48 bytes with no padding, so that Vars embedded in a user's node
+// (the zero Var is ready to use) and Vars of a tree or list stay dense;
+// TestVarSize checks the size. Two Vars may therefore share a cache line:
+// a program whose goroutines write neighbouring Vars that they allocated
+// one after another (a slice of per-worker counters) should put each in a
+// struct padded to 64 bytes (see txds.Counter).
 type varHeader struct {
 	meta atomic.Uint64
-	head atomic.Pointer[vnode]
+	head atomic.Pointer[vnode] // nil until first use for the zero Var (init)
 
-	nwait  atomic.Int32 // registered Retry waiters; checked by every commit
-	queued atomic.Bool  // in the trim queue
+	// wq holds two counters that share a word to keep the header at 48
+	// bytes: the registered Retry waiters (the low 31 bits, checked by
+	// every commit: waiters) and the trim-queue flag (the top bit:
+	// isQueued, setQueued). Each is changed with its own atomic add, or
+	// or and, so neither disturbs the other.
+	wq        atomic.Uint32
+	markAbove uint32 // see mark
 
 	waiters atomic.Pointer[waitList] // allocated by the first Retry that waits on the Var
 
-	tkey *gcore.TypeKey // node type, for the nursery
+	tkey atomic.Pointer[gcore.TypeKey] // node type, for the nursery; set before head
 
 	// Trim hint, read and written only under the commit lock: mark is the
 	// newest version stamped before the head's stamp (nil if unknown or
 	// cut), with markAbove versions above it. Every version above mark
 	// shares the head's stamp, so when the head is not below the horizon
 	// but mark is, mark is the cut point and trimming needs no walk.
-	mark      *vnode
-	markAbove uint32
-
-	// Pad to a cache line: Vars are allocated one after another, and two
-	// Vars written by different goroutines must not share a line (false
-	// sharing, and for hardware transactions false conflicts). The size
-	// class of a 64-byte object is 64-byte aligned. TestVarSize checks it.
-	_ [12]byte
+	mark *vnode
 }
+
+const (
+	wqQueued  = 1 << 31
+	wqWaiters = wqQueued - 1
+)
+
+// waiting reports whether Retry waiters are registered on h. seq-cst load:
+// see installWrites.
+func (h *varHeader) waiting() bool { return h.wq.Load()&wqWaiters != 0 }
+
+// addWaiter registers (d = 1) or unregisters (d = -1) a Retry waiter.
+// seq-cst add: pairs with the commit's waiting load (retry.go).
+func (h *varHeader) addWaiter(d int32) { h.wq.Add(uint32(d)) }
+
+// isQueued reports whether h is in the trim queue.
+func (h *varHeader) isQueued() bool { return h.wq.Load()&wqQueued != 0 }
+
+// setQueued sets the trim-queue flag and reports whether it was set.
+func (h *varHeader) setQueued() bool { return h.wq.Or(wqQueued)&wqQueued != 0 }
+
+// clearQueued clears the trim-queue flag.
+func (h *varHeader) clearQueued() { h.wq.And(^uint32(wqQueued)) }
 
 // waitList holds the transactions blocked in Retry on one Var.
 type waitList struct {
@@ -110,8 +136,10 @@ func (h *varHeader) waitListOf() *waitList {
 // transactions are reading (use append(slices.Clip(s), x) or slices.Clone),
 // and a loaded map must be cloned (maps.Clone) before an insert.
 //
-// A Var must be created with [NewVar] and must not be copied. Using a zero
-// Var panics.
+// The zero Var is ready to use and holds the zero T, so a Var can be a
+// field of a struct (a tree node, say) rather than a separate allocation,
+// as a sync.Mutex can; [NewVar] makes one that holds another initial
+// value. A Var must not be copied after first use.
 type Var[T any] struct {
 	_ noCopy
 	h varHeader
@@ -174,10 +202,21 @@ func hasPointers(t reflect.Type) bool {
 // NewVar returns a Var holding v, as if committed before every transaction.
 func NewVar[T any](v T) *Var[T] {
 	x := &Var[T]{}
-	x.h.tkey = typeKeyFor[T]()
+	x.h.tkey.Store(typeKeyFor[T]())
 	n := &version[T]{val: v}
 	x.h.head.Store(&n.vnode)
 	return x
+}
+
+// init gives a zero Var its first version, holding the zero T, stamped 0
+// (committed before every transaction, as NewVar's). Racing first uses
+// agree: the type key is the same for every caller, and one CAS installs
+// the version.
+func (v *Var[T]) init() {
+	// seq-cst CAS: the key is set before any head is published.
+	v.h.tkey.CompareAndSwap(nil, typeKeyFor[T]())
+	// acq-rel CAS: publishes the zero version (and the key before it).
+	v.h.head.CompareAndSwap(nil, &(&version[T]{}).vnode)
 }
 
 // String describes the Var for debugging; it does not read the value.
@@ -230,7 +269,12 @@ func (v *Var[T]) loadSlower(tx *Tx) T {
 	if v == nil {
 		panic("stm: Load of a nil Var")
 	}
-	v.checkMade()
+	if v.h.head.Load() == nil {
+		if tx.hw != nil {
+			hwNeedsSoftware(tx) // init allocates: not inside a hardware attempt
+		}
+		v.init()
+	}
 	if tx.state == txRO {
 		return nodeVal[T](tx.readNodeRO(&v.h))
 	}
@@ -266,7 +310,12 @@ func (v *Var[T]) storeSlow(tx *Tx, x T) {
 	if v == nil {
 		panic("stm: Store to a nil Var")
 	}
-	v.checkMade()
+	if v.h.head.Load() == nil {
+		if tx.hw != nil {
+			hwNeedsSoftware(tx) // init allocates: not inside a hardware attempt
+		}
+		v.init()
+	}
 	if tx.state == txRO {
 		// The attempt's first Store, in read-only mode: go on unlogged
 		// (site.go), and log at this site from now on.
@@ -294,25 +343,27 @@ func (v *Var[T]) storeSlow(tx *Tx, x T) {
 	v.storeNew(tx, x)
 }
 
-// checkMade panics if v is a zero Var, not made by NewVar.
-func (v *Var[T]) checkMade() {
-	if v.h.tkey == nil {
-		panic("stm: Var not made by NewVar (the zero Var has no version; use stm.NewVar)")
+// ready makes sure a zero Var has its first version (init); it costs one
+// load once it has.
+func (v *Var[T]) ready() {
+	if v.h.head.Load() == nil { // acquire: pairs with init's CAS
+		v.init()
 	}
 }
 
 // storeNew adds a tentative version holding x to tx's write log.
 func (v *Var[T]) storeNew(tx *Tx, x T) {
 	// The first Store of an attempt comes here from Store's fast path, which
-	// checks neither: catch a zero Var and a Tx used from another goroutine
-	// before they corrupt the log (a compare and a one-instruction call).
-	v.checkMade()
+	// checks neither: give a zero Var its first version, and catch a Tx used
+	// from another goroutine before it corrupts the log (a compare and a
+	// one-instruction call).
+	v.ready()
 	tx.checkGoroutine()
 	var n *version[T]
 	var p unsafe.Pointer
 	if nurseryEnabled {
-		if p = tx.w.nursery.Pop(v.h.tkey); p == nil {
-			p = tx.w.nursery.Get(v.h.tkey)
+		if p = tx.w.nursery.Pop(v.h.tkey.Load()); p == nil {
+			p = tx.w.nursery.Get(v.h.tkey.Load())
 		}
 	}
 	if p != nil {
@@ -332,7 +383,7 @@ func (v *Var[T]) Peek() T {
 	if v == nil {
 		panic("stm: Peek of a nil Var")
 	}
-	v.checkMade()
+	v.ready()
 	w := getWorker()
 	// Pin so that the node cannot be recycled while we copy its value, and
 	// wait, as a reader does, for a commit that is installing: one that

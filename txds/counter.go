@@ -15,18 +15,26 @@ import "github.com/hytm/hytm/stm"
 //
 // A Counter must be made with [NewCounter]; use it through a pointer.
 type Counter struct {
-	stripes []*stm.Var[int64]
+	stripes []counterStripe
 	mask    uint32
 }
+
+// counterStripe is one stripe, padded so that stripes written from
+// different Ps never share a cache line (a Var alone is 48 bytes). The zero
+// Var holds 0, ready to use.
+type counterStripe struct {
+	v stm.Var[int64]
+	_ [cacheLine - 48]byte
+}
+
+// cacheLine is the padding unit of counterStripe; the slice of stripes is
+// allocated in a size class that is a multiple of it.
+const cacheLine = 64
 
 // NewCounter returns a Counter holding 0.
 func NewCounter() *Counter {
 	n := stripeCount()
-	c := &Counter{stripes: make([]*stm.Var[int64], n), mask: uint32(n - 1)}
-	for i := range c.stripes {
-		c.stripes[i] = stm.NewVar[int64](0)
-	}
-	return c
+	return &Counter{stripes: make([]counterStripe, n), mask: uint32(n - 1)}
 }
 
 func (c *Counter) check() {
@@ -41,7 +49,7 @@ func (c *Counter) check() {
 // Add adds n to the Counter in tx. It reads and writes one stripe only.
 func (c *Counter) Add(tx *stm.Tx, n int64) {
 	c.check()
-	v := c.stripes[stripeHint()&c.mask]
+	v := &c.stripes[stripeHint()&c.mask].v
 	v.Store(tx, v.Load(tx)+n)
 }
 
@@ -49,8 +57,8 @@ func (c *Counter) Add(tx *stm.Tx, n int64) {
 func (c *Counter) Load(tx *stm.Tx) int64 {
 	c.check()
 	var sum int64
-	for _, v := range c.stripes {
-		sum += v.Load(tx)
+	for i := range c.stripes {
+		sum += c.stripes[i].v.Load(tx)
 	}
 	return sum
 }
