@@ -3,6 +3,7 @@ package tasks
 import (
 	"errors"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/hytm/hytm/hybrid"
@@ -30,41 +31,93 @@ import (
 // waits for its turn outside the transaction and runs again there, so that
 // errors and panics are always those of a run at the task's turn.
 
-// turnSpin bounds how long a speculative attempt waits for its turn inside
-// its transaction, yielding the processor meanwhile. A longer wait rolls the
-// attempt back and waits outside (the earlier task may be long, or blocked
-// on something that the waiting transaction holds, such as the irrevocable
-// token or the contention gate).
+// turnSpin bounds how long a task waits for its turn by polling, inside
+// its speculative transaction or outside any, yielding the processor
+// between looks; past it, the task blocks outside any transaction.
 const turnSpin = 50 * time.Microsecond
+
+// turnStuck is how many looks in a row a speculative attempt waits inside
+// its transaction while the task whose turn it is runs no body. That task
+// may be blocked by the waiting transaction itself (the contention gate
+// that the waiting attempt holds, or the irrevocable token), so the
+// waiting attempt steps aside: it rolls back and waits outside.
+const turnStuck = 32
 
 // errNotTurn rolls back a speculative attempt whose result must be decided
 // at the task's turn.
 var errNotTurn = errors.New("tasks: not the task's turn")
 
-// runOrdered runs task i in ordered mode and passes the turn on.
-func (p *Pool) runOrdered(i int, fn func(*hybrid.Tx) error) error {
+// Speculation adapts: doubt rises by doubtFail for every speculative run
+// that does not count (its commit failed validation, or it stepped aside)
+// and falls by one for every one that does and for every task that did not
+// speculate. While doubt is above doubtMax, tasks wait for their turn
+// before running their body, as the serial loop would, instead of running
+// it twice; a workload whose tasks mostly conflict (every task updating
+// one Var) thus runs at about serial speed instead of aborting at every
+// commit, and speculation resumes after doubtFail quiet tasks.
+const (
+	doubtFail = 8
+	doubtMax  = 4 * doubtFail
+)
+
+// runOrdered runs task i in ordered mode and passes the turn on; slot is
+// the worker's announcement of the body it runs.
+func (p *Pool) runOrdered(slot *atomic.Int64, i int, fn func(*hybrid.Tx) error) error {
+	defer slot.Store(-1)
 	if p.turn.Load() != int64(i) {
-		err := stm.Atomically(func(tx *stm.Tx) error {
-			if p.speculate(tx, fn) != nil || !p.awaitTurn(i) {
-				return errNotTurn
+		if p.doubt.Load() > doubtMax {
+			p.lessDoubt()
+		} else {
+			runs := 0
+			err := stm.Atomically(func(tx *stm.Tx) error {
+				runs++
+				slot.Store(int64(i))
+				if p.speculate(tx, fn) != nil || !p.awaitTurn(i) {
+					return errNotTurn
+				}
+				p.seq.Store(tx, i)
+				return nil
+			})
+			if err == nil && runs == 1 {
+				p.lessDoubt()
+			} else {
+				p.doubt.Add(doubtFail)
 			}
-			p.seq.Store(tx, i)
-			return nil
-		})
-		if err == nil {
-			p.advance(i)
-			return nil
+			if err == nil {
+				p.advance(i)
+				return nil
+			}
+			slot.Store(-1)
 		}
 		if !p.waitTurn(i) {
 			return errHalted
 		}
 	}
 	// Its turn: no task after it can commit until it passes the turn on.
-	err := hybrid.Atomically(fn)
+	var err error
+	if hybrid.HardwareEnabled() {
+		// A hardware attempt must not write the slot: waiters that read it
+		// would abort the attempt.
+		slot.Store(int64(i))
+		err = hybrid.Atomically(fn)
+	} else {
+		err = hybrid.Atomically(func(tx *hybrid.Tx) error {
+			slot.Store(int64(i))
+			return fn(tx)
+		})
+	}
 	if err == nil || !p.cfg.stopOnError {
 		p.advance(i)
 	}
 	return err
+}
+
+// lessDoubt lowers doubt by one, writing the shared word only when it is
+// not already zero.
+func (p *Pool) lessDoubt() {
+	if p.doubt.Load() > 0 {
+		p.doubt.Add(-1)
+	}
 }
 
 // speculate runs fn in tx before the task's turn, and returns fn's error,
@@ -88,36 +141,64 @@ func (p *Pool) speculate(tx *stm.Tx, fn func(*hybrid.Tx) error) (err error) {
 	return err
 }
 
-// awaitTurn waits, for at most turnSpin, for task i's turn, yielding the
-// processor between looks. It reports whether the turn came.
+// awaitTurn waits for task i's turn inside a speculative transaction,
+// for at most turnSpin, and only while the task whose turn it is runs its
+// body (see turnStuck). It reports whether the turn came.
 func (p *Pool) awaitTurn(i int) bool {
 	if p.turn.Load() == int64(i) {
 		return true
 	}
-	var start time.Time
-	for k := 0; ; k++ {
+	start := time.Now()
+	stuck := 0
+	for k := 1; ; k++ {
 		if p.stopped.Load() {
 			return false
 		}
-		if k&15 == 0 {
-			if k == 0 {
-				start = time.Now()
-			} else if time.Since(start) > turnSpin {
-				return false
-			}
+		runtime.Gosched()
+		t := p.turn.Load()
+		if t == int64(i) {
+			return true
+		}
+		if p.runsBody(t) {
+			stuck = 0
+		} else if stuck++; stuck > turnStuck {
+			return false
+		}
+		if k&15 == 0 && time.Since(start) > turnSpin {
+			return false
+		}
+	}
+}
+
+// runsBody reports whether a worker runs task t's body.
+func (p *Pool) runsBody(t int64) bool {
+	for w := range p.inBody {
+		if p.inBody[w].task.Load() == t {
+			return true
+		}
+	}
+	return false
+}
+
+// waitTurn waits, outside any transaction, until task i's turn: it polls
+// for up to turnSpin, then blocks. It reports false if the pool stopped
+// first.
+func (p *Pool) waitTurn(i int) bool {
+	if p.turn.Load() == int64(i) {
+		return true
+	}
+	start := time.Now()
+	for k := 1; ; k++ {
+		if p.stopped.Load() {
+			return false
 		}
 		runtime.Gosched()
 		if p.turn.Load() == int64(i) {
 			return true
 		}
-	}
-}
-
-// waitTurn blocks, outside any transaction, until task i's turn; it
-// reports false if the pool stopped first.
-func (p *Pool) waitTurn(i int) bool {
-	if p.turn.Load() == int64(i) {
-		return true
+		if k&15 == 0 && time.Since(start) > turnSpin {
+			break
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

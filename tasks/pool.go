@@ -138,8 +138,17 @@ type Pool struct {
 	// Ordered mode (ordered.go).
 	turn     atomic.Int64  // the index of the task whose turn it is to commit
 	turnWait atomic.Int32  // tasks blocked in turnCond
+	doubt    atomic.Int32  // how badly speculation fared lately (ordered.go)
 	turnCond sync.Cond     // on mu: tasks waiting for their turn outside a transaction
 	seq      *stm.Var[int] // written by every speculative commit, so that it validates
+	inBody   []bodySlot    // per worker: the task whose body it runs, or -1
+}
+
+// bodySlot is an ordered worker's announcement of the task whose body it is
+// running, on a cache line of its own.
+type bodySlot struct {
+	task atomic.Int64
+	_    cpu.CacheLinePad
 }
 
 // New returns an empty Pool configured by opts.
@@ -149,6 +158,10 @@ func New(opts ...Option) *Pool {
 	p.turnCond.L = &p.mu
 	if p.cfg.ordered {
 		p.seq = stm.NewVar(0)
+		p.inBody = make([]bodySlot, p.cfg.workers)
+		for i := range p.inBody {
+			p.inBody[i].task.Store(-1)
+		}
 	}
 	return p
 }
@@ -239,6 +252,10 @@ func (p *Pool) Run(ctx context.Context) error {
 	p.errs, p.pe, p.ctxDone = nil, nil, false
 	p.stopped.Store(false)
 	p.turn.Store(0)
+	p.doubt.Store(0)
+	for w := range p.inBody {
+		p.inBody[w].task.Store(-1)
+	}
 	p.mu.Unlock()
 
 	// One deferred call ends the Run on every exit.
@@ -257,8 +274,8 @@ func (p *Pool) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	n := p.cfg.workers
 	wg.Add(n)
-	for range n {
-		go p.work(&wg, ctx.Done())
+	for w := range n {
+		go p.work(w, &wg, ctx.Done())
 	}
 	wg.Wait()
 	stopWatch()
@@ -368,7 +385,7 @@ func (p *Pool) finished(k int) {
 // context.AfterFunc that Run installs: that one wakes idle workers and
 // ordered tasks waiting for their turn, but its goroutine may not be
 // scheduled while every core runs a worker.
-func (p *Pool) work(wg *sync.WaitGroup, done <-chan struct{}) {
+func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
 	// The batch being run: tasks base+j, ..., base+end-1 (indices in the
 	// Run), from src[j:end].
 	var src []func(*hybrid.Tx) error
@@ -405,15 +422,15 @@ func (p *Pool) work(wg *sync.WaitGroup, done <-chan struct{}) {
 			default:
 			}
 			if !p.stopped.Load() {
-				p.runTask(base+j, src[j])
+				p.runTask(w, base+j, src[j])
 			}
 		}
 		p.finished(end)
 	}
 }
 
-// runTask runs task i and records its error or panic.
-func (p *Pool) runTask(i int, fn func(*hybrid.Tx) error) {
+// runTask runs task i on worker w and records its error or panic.
+func (p *Pool) runTask(w, i int, fn func(*hybrid.Tx) error) {
 	returned := false
 	defer func() {
 		if returned {
@@ -426,7 +443,7 @@ func (p *Pool) runTask(i int, fn func(*hybrid.Tx) error) {
 	}()
 	var err error
 	if p.cfg.ordered {
-		err = p.runOrdered(i, fn)
+		err = p.runOrdered(&p.inBody[w].task, i, fn)
 	} else {
 		err = hybrid.Atomically(fn)
 	}
