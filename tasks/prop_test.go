@@ -127,7 +127,7 @@ func (p rprog) pool(t require.TestingT, workers int) rstate {
 		vars[i] = hybrid.NewVar(i + 1)
 	}
 	var mu sync.Mutex
-	var log [][2]int // appended by commit hooks: a task that only reads writes no Var
+	var log [][2]int                    // appended by commit hooks: a task that only reads writes no Var
 	next := hybrid.NewVar(len(p.roots)) // the index of the next added task
 	pool := tasks.New(tasks.Ordered(), tasks.Workers(workers))
 	errOdd := errors.New("odd")
