@@ -3,7 +3,6 @@ package tasks
 import (
 	"errors"
 	"runtime"
-	"sync/atomic"
 	"time"
 
 	"github.com/hytm/hytm/hybrid"
@@ -22,8 +21,8 @@ import (
 // transaction, on whatever snapshot it gets. When its body returns, it
 // waits for its turn inside the transaction, then commits: the commit
 // validates every Var the body read against the latest commits (each
-// speculative commit also writes p.seq, so that a body that stored nothing
-// validates too). If an earlier task wrote something the body read, the
+// speculative commit also writes a Var of its worker's, so that a body that
+// stored nothing validates too). If an earlier task wrote something the body read, the
 // commit fails and the attempt runs again, now at its turn; otherwise the
 // body's one run counts, as it would have computed the same at its turn.
 // The wait in the transaction is bounded (turnSpin): past it, or if the
@@ -60,9 +59,10 @@ const (
 	doubtMax  = 4 * doubtFail
 )
 
-// runOrdered runs task i in ordered mode and passes the turn on; slot is
-// the worker's announcement of the body it runs.
-func (p *Pool) runOrdered(slot *atomic.Int64, i int, fn func(*hybrid.Tx) error) error {
+// runOrdered runs task i in ordered mode, on the worker whose state is ws,
+// and passes the turn on.
+func (p *Pool) runOrdered(ws *bodySlot, i int, fn func(*hybrid.Tx) error) error {
+	slot := &ws.task
 	defer slot.Store(-1)
 	if p.turn.Load() != int64(i) {
 		if p.doubt.Load() > doubtMax {
@@ -75,7 +75,7 @@ func (p *Pool) runOrdered(slot *atomic.Int64, i int, fn func(*hybrid.Tx) error) 
 				if p.speculate(tx, fn) != nil || !p.awaitTurn(i) {
 					return errNotTurn
 				}
-				p.seq.Store(tx, i)
+				ws.seq.Store(tx, i)
 				return nil
 			})
 			if err == nil && runs == 1 {
@@ -154,7 +154,7 @@ func (p *Pool) awaitTurn(i int) bool {
 		if p.stopped.Load() {
 			return false
 		}
-		runtime.Gosched()
+		pause(k)
 		t := p.turn.Load()
 		if t == int64(i) {
 			return true
@@ -168,6 +168,30 @@ func (p *Pool) awaitTurn(i int) bool {
 			return false
 		}
 	}
+}
+
+// pause waits a little between looks number k and k+1 at the turn: a
+// short spin that touches no shared memory, and every eighth time a yield,
+// so that the task whose turn it is runs even when the workers outnumber
+// the processors. (A yield alone would cost a lock of the scheduler's
+// global queue per look.)
+func pause(k int) {
+	if k&7 == 0 {
+		runtime.Gosched()
+		return
+	}
+	spin(50)
+}
+
+// spin burns about n loop iterations.
+//
+//go:noinline
+func spin(n int) int {
+	s := 0
+	for i := range n {
+		s += i
+	}
+	return s
 }
 
 // runsBody reports whether a worker runs task t's body.
@@ -192,7 +216,7 @@ func (p *Pool) waitTurn(i int) bool {
 		if p.stopped.Load() {
 			return false
 		}
-		runtime.Gosched()
+		pause(k)
 		if p.turn.Load() == int64(i) {
 			return true
 		}

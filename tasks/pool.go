@@ -136,18 +136,19 @@ type Pool struct {
 	ctxDone bool // the Run stopped because its context was done
 
 	// Ordered mode (ordered.go).
-	turn     atomic.Int64  // the index of the task whose turn it is to commit
-	turnWait atomic.Int32  // tasks blocked in turnCond
-	doubt    atomic.Int32  // how badly speculation fared lately (ordered.go)
-	turnCond sync.Cond     // on mu: tasks waiting for their turn outside a transaction
-	seq      *stm.Var[int] // written by every speculative commit, so that it validates
-	inBody   []bodySlot    // per worker: the task whose body it runs, or -1
+	turn     atomic.Int64 // the index of the task whose turn it is to commit
+	turnWait atomic.Int32 // tasks blocked in turnCond
+	doubt    atomic.Int32 // how badly speculation fared lately (ordered.go)
+	turnCond sync.Cond    // on mu: tasks waiting for their turn outside a transaction
+	inBody   []bodySlot   // per worker
 }
 
-// bodySlot is an ordered worker's announcement of the task whose body it is
-// running, on a cache line of its own.
+// bodySlot is an ordered worker's state: the task whose body it is running
+// (or -1), on a cache line of its own, and the Var that its speculative
+// commits write so that they validate.
 type bodySlot struct {
 	task atomic.Int64
+	seq  *stm.Var[int]
 	_    cpu.CacheLinePad
 }
 
@@ -157,10 +158,10 @@ func New(opts ...Option) *Pool {
 	p.cond.L = &p.mu
 	p.turnCond.L = &p.mu
 	if p.cfg.ordered {
-		p.seq = stm.NewVar(0)
 		p.inBody = make([]bodySlot, p.cfg.workers)
 		for i := range p.inBody {
 			p.inBody[i].task.Store(-1)
+			p.inBody[i].seq = stm.NewVar(0)
 		}
 	}
 	return p
@@ -443,7 +444,7 @@ func (p *Pool) runTask(w, i int, fn func(*hybrid.Tx) error) {
 	}()
 	var err error
 	if p.cfg.ordered {
-		err = p.runOrdered(&p.inBody[w].task, i, fn)
+		err = p.runOrdered(&p.inBody[w], i, fn)
 	} else {
 		err = hybrid.Atomically(fn)
 	}
