@@ -232,6 +232,13 @@ func BenchmarkConflict(b *testing.B) {
 				p.Add(incr)
 			}
 		},
+		split: func() {
+			onTwo(func(int) {
+				for range batch / 2 {
+					_ = hybrid.Atomically(incr)
+				}
+			})
+		},
 	})
 }
 
