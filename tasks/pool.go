@@ -104,17 +104,21 @@ var errHalted = errors.New("tasks: pool stopped")
 // next: adding a task allocates nothing beyond the task's closure (an Add
 // inside a running task also allocates its commit hook). Workers claim
 // tasks added before Run in ranges, with one atomic add per range; tasks
-// added while Run runs are handed out under a mutex.
+// added while Run runs are handed out under a mutex. Without [Ordered],
+// each worker starts on a contiguous share of the tasks added before Run
+// (so that a batch added in the same order Run after Run keeps its tasks,
+// and the data they touch, on the same worker) and takes from the others'
+// shares once its own is done.
 type Pool struct {
 	cfg config
 
-	// The tasks of the running Run that were added before it started. Set
+	// The tasks of the running Run that were added before it started, and
+	// their shares: one per worker, or a single one in ordered mode. Set
 	// before the workers start and not written until they have exited, so
-	// that workers read it without a lock; next is the index of the first
-	// task not claimed (it may run past the end).
-	run  []func(*hybrid.Tx) error
-	_    cpu.CacheLinePad
-	next atomic.Int64
+	// that workers read them without a lock.
+	run    []func(*hybrid.Tx) error
+	shares []share
+	_      cpu.CacheLinePad
 	// pending counts the tasks of the running Run that have not finished
 	// (claimed or not, from run and from added). It reaches zero once, at
 	// the end of the Run, or when a stop discards the last unstarted ones.
@@ -152,10 +156,23 @@ type bodySlot struct {
 	_    cpu.CacheLinePad
 }
 
+// share is a range of p.run: next is the index of its first task not
+// claimed (it may run past end).
+type share struct {
+	next atomic.Int64
+	end  int64
+	_    cpu.CacheLinePad
+}
+
 // New returns an empty Pool configured by opts.
 func New(opts ...Option) *Pool {
 	p := &Pool{cfg: newConfig(opts)}
 	p.cond.L = &p.mu
+	if p.cfg.ordered {
+		p.shares = make([]share, 1) // one cursor: tasks start in order
+	} else {
+		p.shares = make([]share, p.cfg.workers)
+	}
 	p.turnCond.L = &p.mu
 	if p.cfg.ordered {
 		p.inBody = make([]bodySlot, p.cfg.workers)
@@ -247,7 +264,12 @@ func (p *Pool) Run(ctx context.Context) error {
 	}
 	p.inRun, p.running = true, true
 	p.run, p.queued, p.spare = p.queued, p.spare, nil
-	p.next.Store(0)
+	nt, ns := int64(len(p.run)), int64(len(p.shares))
+	for w := range p.shares {
+		sh := &p.shares[w]
+		sh.next.Store(nt * int64(w) / ns)
+		sh.end = nt * int64(w+1) / ns
+	}
 	p.pending.Store(int64(len(p.run)))
 	p.added, p.addNext, p.idle = p.added[:0], 0, 0
 	p.errs, p.pe, p.ctxDone = nil, nil, false
@@ -307,8 +329,11 @@ func (p *Pool) stop(byCtx bool) {
 	p.stopped.Store(true)
 	discarded := len(p.added) - p.addNext
 	p.addNext = len(p.added)
-	if old := p.next.Swap(int64(len(p.run))); old < int64(len(p.run)) {
-		discarded += len(p.run) - int(old)
+	for w := range p.shares {
+		sh := &p.shares[w]
+		if old := sh.next.Swap(sh.end); old < sh.end {
+			discarded += int(sh.end - old)
+		}
 	}
 	p.pending.Add(int64(-discarded))
 	p.cond.Broadcast()
@@ -316,31 +341,44 @@ func (p *Pool) stop(byCtx bool) {
 	p.mu.Unlock()
 }
 
-// batchSize is how many tasks a worker claims at once when avail are left:
+// batchSize is how many tasks a worker claims at once when avail are left
+// (in a share, or in the tasks added during the Run):
 // big batches while there is much left, single tasks at the end, so that
 // workers finish together (guided scheduling). Ordered tasks are claimed
 // one at a time, since a task waits for every task before it.
-func (p *Pool) batchSize(avail int) int {
+// sharers is how many workers take from the same tasks.
+func (p *Pool) batchSize(avail, sharers int) int {
 	if p.cfg.ordered {
 		return 1
 	}
-	return min(max(avail/(4*p.cfg.workers), 1), 64)
+	return min(max(avail/(4*sharers), 1), 64)
 }
 
-// claimRun claims the next range of p.run: run[base:end]. ok is false once
-// p.run is exhausted.
-func (p *Pool) claimRun() (base, end int, ok bool) {
-	n := int64(len(p.run))
-	cur := p.next.Load()
-	if cur >= n {
+// claimRun claims the next range of p.run for worker w, run[base:end]:
+// from its own share, then from the others'. ok is false once every share
+// is exhausted.
+func (p *Pool) claimRun(w int) (base, end int, ok bool) {
+	ns := len(p.shares)
+	for k := range ns {
+		if b, e, ok := p.claimShare(&p.shares[(w+k)%ns]); ok {
+			return b, e, true
+		}
+	}
+	return 0, 0, false
+}
+
+// claimShare claims the next range of share sh.
+func (p *Pool) claimShare(sh *share) (base, end int, ok bool) {
+	cur := sh.next.Load()
+	if cur >= sh.end {
 		return 0, 0, false
 	}
-	k := int64(p.batchSize(int(n - cur)))
-	b := p.next.Add(k) - k
-	if b >= n {
+	k := int64(p.batchSize(int(sh.end-cur), 1))
+	b := sh.next.Add(k) - k
+	if b >= sh.end {
 		return 0, 0, false
 	}
-	return int(b), int(min(b+k, n)), true
+	return int(b), int(min(b+k, sh.end)), true
 }
 
 // claimAdded returns the next batch of tasks added during the Run, waiting
@@ -355,7 +393,7 @@ func (p *Pool) claimAdded() (batch []func(*hybrid.Tx) error, base int, ok bool) 
 			return nil, 0, false
 		}
 		if avail := len(p.added) - p.addNext; avail > 0 {
-			k := p.batchSize(avail)
+			k := p.batchSize(avail, p.cfg.workers)
 			b := p.addNext
 			p.addNext += k
 			// Safe to read after the unlock: append never writes below
@@ -403,7 +441,7 @@ func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
 	fromRun := true
 	for {
 		if fromRun {
-			b, e, ok := p.claimRun()
+			b, e, ok := p.claimRun(w)
 			if !ok {
 				fromRun = false
 				continue
