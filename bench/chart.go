@@ -40,6 +40,7 @@ var variantStyles = map[string]style{
 	"syncmap":   {color.RGBA{86, 180, 233, 255}, draw.SquareGlyph{}, 4},
 	"xsync":     {color.RGBA{120, 80, 40, 255}, diamondGlyph{}, 4.5},
 	"stm-txds":  {color.RGBA{0, 90, 60, 255}, draw.PlusGlyph{}, 4.5},
+	"tasks":     {color.RGBA{240, 228, 66, 255}, downTriangleGlyph{}, 4.5},
 }
 
 // diamondGlyph draws a filled diamond (gonum/plot has eight glyphs; the
@@ -55,6 +56,22 @@ func (diamondGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) 
 	p.Line(vg.Point{X: pt.X + r, Y: pt.Y})
 	p.Line(vg.Point{X: pt.X, Y: pt.Y - r})
 	p.Line(vg.Point{X: pt.X - r, Y: pt.Y})
+	p.Close()
+	c.Fill(p)
+}
+
+// downTriangleGlyph draws a filled triangle pointing down (the tenth
+// marker).
+type downTriangleGlyph struct{}
+
+// DrawGlyph implements draw.GlyphDrawer.
+func (downTriangleGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	c.SetColor(sty.Color)
+	r := sty.Radius
+	p := make(vg.Path, 0, 4)
+	p.Move(vg.Point{X: pt.X, Y: pt.Y - r})
+	p.Line(vg.Point{X: pt.X + r, Y: pt.Y + r*0.6})
+	p.Line(vg.Point{X: pt.X - r, Y: pt.Y + r*0.6})
 	p.Close()
 	c.Fill(p)
 }

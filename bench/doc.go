@@ -1,7 +1,8 @@
 // Package bench is hytm's benchmark suite: Synchrobench-style integer sets
 // (sorted linked list, skip list, red-black tree, hash set), a bank with
-// long read-only audits, vacation-lite (a reduced STAMP vacation) and
-// read-mostly and write-heavy mixes on a map, each run under several
+// long read-only audits, vacation-lite (a reduced STAMP vacation),
+// read-mostly and write-heavy mixes on a map, and interest on a batch of
+// accounts (the task pool's first example), each run under several
 // variants:
 //
 //   - seq: plain Go with no synchronisation, one goroutine only;
@@ -10,7 +11,8 @@
 //   - hybrid: hytm's hybrid TM, when the hybrid package is present;
 //   - anacrolix: the peer STM github.com/anacrolix/stm v0.2.0;
 //   - stm-txds: stm with the hash set and vacation on package txds;
-//   - syncmap and xsync: sync.Map and xsync.Map, for the map workloads.
+//   - syncmap and xsync: sync.Map and xsync.Map, for the map workloads;
+//   - tasks: a tasks.Pool running each batch of the interest workload.
 //
 // In the map workloads stm and hybrid use txds.Map.
 //

@@ -157,6 +157,7 @@ var setupCost = map[string][2]time.Duration{
 	"vacation-high": {350 * time.Millisecond, 620 * time.Millisecond},
 	"map-read":      {20 * time.Millisecond, 20 * time.Millisecond},
 	"map-write":     {20 * time.Millisecond, 20 * time.Millisecond},
+	"interest":      {20 * time.Millisecond, 40 * time.Millisecond},
 }
 
 // runGrowth is how much dearer each run gets than the one before it,

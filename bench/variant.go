@@ -39,6 +39,9 @@ type Variant struct {
 	NewTravel func(n int, row func(kind, id int) wl.Resource) wl.Travel
 	// NewMap returns an empty int-to-int map; nil if the variant has none.
 	NewMap func() wl.Map
+	// NewAccounts returns n accounts for the interest workload; nil if the
+	// variant has none.
+	NewAccounts func(n int) wl.Accounts
 	// Stats returns the TM's cumulative counters; nil if it has none.
 	Stats func() TMStats
 	// Only, if not empty, names the only workloads the variant runs.
@@ -60,6 +63,8 @@ func (v *Variant) Runs(w *Workload) bool {
 		return v.NewTravel != nil
 	case kindMap:
 		return v.NewMap != nil
+	case kindInterest:
+		return v.NewAccounts != nil
 	}
 	return false
 }
@@ -101,7 +106,8 @@ func plainVariant(name, desc string, lock plainds.Lock, maxG int) *Variant {
 		NewTravel: func(n int, row func(kind, id int) wl.Resource) wl.Travel {
 			return plainds.NewTravel(n, row, lock)
 		},
-		NewMap: func() wl.Map { return newLockedMap(lock) },
+		NewMap:      func() wl.Map { return newLockedMap(lock) },
+		NewAccounts: func(n int) wl.Accounts { return newPlainAccounts(n, lock) },
 	}
 }
 
@@ -120,7 +126,10 @@ func txdsVariant(name, desc string, atomic txdsds.Atomically, newSet func(kind s
 		NewBank:   newBank,
 		NewTravel: newTravel,
 		NewMap:    func() wl.Map { return txdsds.NewMap(atomic) },
-		Stats:     stats,
+		NewAccounts: func(n int) wl.Accounts {
+			return newTxAccounts(n, func(fn func(*stm.Tx) error) error { return atomic(fn) })
+		},
+		Stats: stats,
 	}
 }
 
@@ -135,7 +144,7 @@ func stmStats() TMStats {
 }
 
 // variantOrder is the order of variants in plans, tables and charts.
-var variantOrder = []string{"seq", "mutex", "rwmutex", "syncmap", "xsync", "stm", "stm-txds", "hybrid", "anacrolix"}
+var variantOrder = []string{"seq", "mutex", "rwmutex", "syncmap", "xsync", "stm", "stm-txds", "hybrid", "tasks", "anacrolix"}
 
 var variants = map[string]*Variant{
 	"seq":     plainVariant("seq", "plain Go, no synchronisation, 1 goroutine", plainds.None, 1),

@@ -47,10 +47,11 @@ type Workload struct {
 type workloadKind int
 
 const (
-	kindSet    workloadKind = iota // NewSet
-	kindBank                       // NewBank
-	kindTravel                     // NewTravel
-	kindMap                        // NewMap
+	kindSet      workloadKind = iota // NewSet
+	kindBank                         // NewBank
+	kindTravel                       // NewTravel
+	kindMap                          // NewMap
+	kindInterest                     // NewAccounts
 )
 
 var workloads = []*Workload{
@@ -68,6 +69,12 @@ var workloads = []*Workload{
 	vacationWorkload("vacation-high", vacationHigh),
 	mapWorkload("map-read", 90),
 	mapWorkload("map-write", 50),
+	{
+		Name: "interest",
+		Desc: fmt.Sprintf("apply interest to %d of %d accounts per operation, one transaction each (tasks: as tasks of a pool)", interestBatch, interestAccounts),
+		New:  newInterest,
+		kind: kindInterest,
+	},
 }
 
 // Workloads returns every workload in its canonical order.

@@ -60,13 +60,15 @@ func TestInvariants(t *testing.T) {
 
 // TestVariantRuns checks which variants run the map workloads and the
 // txds-only rows: sync.Map and xsync run only the maps, stm-txds only the
-// hash set and vacation, anacrolix no map.
+// hash set and vacation, anacrolix no map and no interest, tasks only
+// interest.
 func TestVariantRuns(t *testing.T) {
 	want := map[string][]string{
 		"syncmap":   {"map-read", "map-write"},
 		"xsync":     {"map-read", "map-write"},
 		"stm-txds":  {"hashset", "vacation-low", "vacation-high"},
 		"anacrolix": {"list", "skiplist", "rbtree", "hashset", "bank", "vacation-low", "vacation-high"},
+		"tasks":     {"interest"},
 	}
 	for _, v := range Variants() {
 		var got []string
@@ -139,6 +141,43 @@ func TestMapCheckFails(t *testing.T) {
 		}
 		if how != "" && err == nil {
 			t.Errorf("%s Puts: check passed", how)
+		}
+	}
+}
+
+// skippingAccounts drops the interest of one account in every batch.
+type skippingAccounts struct{ wl.Accounts }
+
+func (s skippingAccounts) Interest(w *wl.Worker, lo, hi int) { s.Accounts.Interest(w, lo, hi-1) }
+
+// TestInterestCheckFails checks that the interest workload's check catches
+// a lost application, and passes the same run on sound accounts, under
+// the tasks pool.
+func TestInterestCheckFails(t *testing.T) {
+	v, err := LookupVariant("tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, broken := range []bool{false, true} {
+		bv := *v
+		if broken {
+			bv.NewAccounts = func(n int) wl.Accounts { return skippingAccounts{v.NewAccounts(n)} }
+		}
+		w, _ := LookupWorkload("interest")
+		inst, err := w.New(&bv, Params{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		op := inst.Worker(wl.NewWorker(2))
+		for range 20 {
+			op()
+		}
+		err = inst.Check(wl.NewWorker(9))
+		if !broken && err != nil {
+			t.Errorf("sound accounts: %v", err)
+		}
+		if broken && err == nil {
+			t.Error("lost applications: check passed")
 		}
 	}
 }

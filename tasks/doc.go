@@ -44,15 +44,21 @@
 //	for i := 0; i < len(tasks); i++ { atomically(tasks[i]) } // tasks may append to tasks
 //
 // while bodies still run in parallel. This is speculative parallelization
-// on top of the TM. The pool keeps a turn Var: task i may commit only when
-// turn == i, and its commit sets turn = i+1 in the same transaction. Each
-// task runs its body first, on its own snapshot, and reads the turn last;
-// if it is not yet its turn it calls Retry, which discards the attempt and
-// waits until the turn changes. The attempt that sees turn == i has a
-// snapshot that contains every earlier task's commit and no later one, so
-// it computes what the serial loop computes; its commit validates its reads
-// as every commit does. An error is decided at the task's turn too, and the
-// turn then passes on (unless StopOnError stops the pool).
+// on top of the TM. The pool keeps a turn: task i may commit only once
+// every task before it has committed or failed, and it passes the turn on
+// after its own commit and its commit hooks. A task whose turn has come
+// runs as an ordinary transaction: its snapshot holds every earlier task's
+// commit and no later one. A task whose turn has not come runs its body
+// at once, on its own snapshot, then waits for its turn inside the
+// transaction and commits; the commit validates every Var the body read
+// (a task that stored nothing validates too), so if an earlier task
+// committed a write to one of them, the body runs again, now at its turn,
+// and otherwise its one run stands: it computed what it would have
+// computed at its turn. An error or a panic is always that of a run at the
+// task's turn: a speculative run that returns an error or panics rolls
+// back and the task runs again at its turn, and only that run's error or
+// panic counts (then, unless StopOnError stops the pool, the turn passes
+// on).
 //
 // Tasks that a task adds are appended after every task already added, in
 // the order of the adding tasks' commits, which is the order of the adding
@@ -63,14 +69,20 @@
 // does. Tasks must add tasks from their bodies, not from commit hooks of
 // their own, for the order to be defined.
 //
-// The price: a task that reaches its end before its turn runs again once
-// the turn reaches it (and once per earlier commit that wakes it, with
-// more than two workers). Ordered mode pays off when bodies are long
-// compared with a commit; for tiny tasks it runs at about serial speed. A
-// panic in a run before the task's turn is not raised: the task waits for
-// its turn and runs again, and only a panic at its turn is raised, as the
-// serial loop would raise it. A task that calls Tx.Inevitable in ordered
-// mode before its turn panics (Retry in an inevitable transaction).
+// The price: commits are serial, one after another in task order, and
+// passing the turn from one worker to the next costs a cache-line transfer
+// between cores; so ordered mode pays off when bodies are long compared
+// with a commit, and tiny tasks run at about serial speed. A speculative
+// run waits for its turn by polling, for a bounded time, and steps aside
+// (rolls back and waits outside any transaction, to run again at its turn)
+// when the task whose turn it is is not running its body: that task may be
+// blocked behind the waiting transaction (the contention gate, the
+// irrevocable token). When speculative runs keep failing (every task
+// updates the same Var, say), the pool stops speculating for a while and
+// tasks wait for their turn before running, instead of running twice.
+// Bodies must keep to Loads and Stores, as always: in ordered mode a body
+// that calls Tx.Inevitable before its turn may still roll back (its side
+// effects done) and run again at its turn; do I/O in commit hooks.
 //
 // # Dispatcher
 //

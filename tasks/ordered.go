@@ -1,80 +1,251 @@
 package tasks
 
 import (
+	"errors"
+	"runtime"
+	"time"
+
 	"github.com/hytm/hytm/hybrid"
+	"github.com/hytm/hytm/stm"
 )
 
-// Ordered mode (see the package documentation): task i commits only when
-// turn == i, and its commit passes the turn to i+1.
+// Ordered mode (see the package documentation): task i commits only once
+// p.turn == i, and p.turn moves to i+1 once task i has committed (or
+// failed) and its commit hooks, which append the tasks it added, have run.
+//
+// A task whose turn has come runs as a plain transaction: its snapshot
+// holds every earlier task's commit and no later one (no later task can
+// commit before it), so it computes what the serial loop computes.
+//
+// A task whose turn has not come runs speculatively, in a software
+// transaction, on whatever snapshot it gets. When its body returns, it
+// waits for its turn inside the transaction, then commits: the commit
+// validates every Var the body read against the latest commits (each
+// speculative commit also writes a Var of its worker's, so that a body that
+// stored nothing validates too). If an earlier task wrote something the body read, the
+// commit fails and the attempt runs again, now at its turn; otherwise the
+// body's one run counts, as it would have computed the same at its turn.
+// The wait in the transaction is bounded (turnSpin): past it, or if the
+// body returned an error or panicked, the attempt rolls back and the task
+// waits for its turn outside the transaction and runs again there, so that
+// errors and panics are always those of a run at the task's turn.
 
-// runOrdered runs task i in ordered mode. The body runs first, on whatever
-// snapshot the transaction has (speculatively, in parallel with earlier
-// tasks); then it reads the turn. Before its turn it calls Retry, which
-// discards the attempt and waits for the turn (or halt) to change; the
-// attempt that finds turn == i saw every earlier task's commit and no later
-// one, so it computes exactly what the serial loop would, and its commit
-// (which validates everything it read) passes the turn on in the same
-// transaction. A task that added tasks passes the turn on after its commit
-// hooks have appended them instead, so that tasks added by task i are placed
-// before those of task i+1. A task that fails (its error decided at its
-// turn, too) passes the turn on in a transaction of its own, unless the
-// pool stops.
-func (p *Pool) runOrdered(i int, fn func(*hybrid.Tx) error, ws *workerState) error {
-	err := hybrid.Atomically(func(tx *hybrid.Tx) error {
-		ws.tx.Store(tx)
-		ws.adds.Store(0)
-		ferr := p.speculate(tx, i, fn)
-		if p.halt.Load(tx) {
+// turnSpin bounds how long a task waits for its turn by polling, inside
+// its speculative transaction or outside any, yielding the processor
+// between looks; past it, the task blocks outside any transaction.
+const turnSpin = 50 * time.Microsecond
+
+// turnStuck is how many looks in a row a speculative attempt waits inside
+// its transaction while the task whose turn it is runs no body. That task
+// may be blocked by the waiting transaction itself (the contention gate
+// that the waiting attempt holds, or the irrevocable token), so the
+// waiting attempt steps aside: it rolls back and waits outside.
+const turnStuck = 32
+
+// errNotTurn rolls back a speculative attempt whose result must be decided
+// at the task's turn.
+var errNotTurn = errors.New("tasks: not the task's turn")
+
+// Speculation adapts: doubt rises by doubtFail for every speculative run
+// that does not count (its commit failed validation, or it stepped aside)
+// and falls by one for every one that does and for every task that did not
+// speculate. While doubt is above doubtMax, tasks wait for their turn
+// before running their body, as the serial loop would, instead of running
+// it twice; a workload whose tasks mostly conflict (every task updating
+// one Var) thus runs at about serial speed instead of aborting at every
+// commit, and speculation resumes after doubtFail quiet tasks.
+const (
+	doubtFail = 8
+	doubtMax  = 4 * doubtFail
+)
+
+// runOrdered runs task i in ordered mode, on the worker whose state is ws,
+// and passes the turn on.
+func (p *Pool) runOrdered(ws *bodySlot, i int, fn func(*hybrid.Tx) error) error {
+	slot := &ws.task
+	defer slot.Store(-1)
+	if p.turn.Load() != int64(i) {
+		if p.doubt.Load() > doubtMax {
+			p.lessDoubt()
+		} else {
+			runs := 0
+			err := stm.Atomically(func(tx *stm.Tx) error {
+				runs++
+				slot.Store(int64(i))
+				if p.speculate(tx, fn) != nil || !p.awaitTurn(i) {
+					return errNotTurn
+				}
+				ws.seq.Store(tx, i)
+				return nil
+			})
+			if err == nil && runs == 1 {
+				p.lessDoubt()
+			} else {
+				p.doubt.Add(doubtFail)
+			}
+			if err == nil {
+				p.advance(i)
+				return nil
+			}
+			slot.Store(-1)
+		}
+		if !p.waitTurn(i) {
 			return errHalted
 		}
-		if p.turn.Load(tx) != i {
-			tx.Retry()
-		}
-		if ferr != nil {
-			return ferr
-		}
-		if ws.adds.Load() == 0 {
-			p.turn.Store(tx, i+1)
-		} else {
-			tx.AfterCommit(func() { p.advance(i + 1) }) // after the Adds' hooks
-		}
-		return nil
-	})
-	ws.tx.Store(nil)
-	if err != nil && err != errHalted && !p.cfg.stopOnError {
-		p.advance(i + 1)
+	}
+	// Its turn: no task after it can commit until it passes the turn on.
+	var err error
+	if hybrid.HardwareEnabled() {
+		// A hardware attempt must not write the slot: waiters that read it
+		// would abort the attempt.
+		slot.Store(int64(i))
+		err = hybrid.Atomically(fn)
+	} else {
+		err = hybrid.Atomically(func(tx *hybrid.Tx) error {
+			slot.Store(int64(i))
+			return fn(tx)
+		})
+	}
+	if err == nil || !p.cfg.stopOnError {
+		p.advance(i)
 	}
 	return err
 }
 
-// speculate runs task i's body fn in tx. A panic before the task's turn is
-// not the serial loop's to raise: the body ran on a snapshot that may
-// predate earlier tasks' commits, and at its turn it may not panic at all.
-// So the attempt waits for the turn instead (Retry, with the turn in the
-// read set) and runs again; at its turn, or once the pool halted, the panic
-// goes on as the serial loop would raise it. Panics that the TM itself uses
-// to end an attempt (a conflict, Retry, a hardware attempt that must move
-// to software) are recovered here too: before the turn they become the same
-// Retry, which ends the attempt all the same, and otherwise they go on
-// unchanged, so no attempt is ever left running after one.
-func (p *Pool) speculate(tx *hybrid.Tx, i int, fn func(*hybrid.Tx) error) error {
-	defer func() {
-		r := recover()
-		if r == nil {
-			return // a return, or runtime.Goexit, which goes on by itself
-		}
-		if !p.halt.Load(tx) && p.turn.Load(tx) != i {
-			tx.Retry()
-		}
-		panic(r)
-	}()
-	return fn(tx)
+// lessDoubt lowers doubt by one, writing the shared word only when it is
+// not already zero.
+func (p *Pool) lessDoubt() {
+	if p.doubt.Load() > 0 {
+		p.doubt.Add(-1)
+	}
 }
 
-// advance passes the turn to task k.
-func (p *Pool) advance(k int) {
-	_ = hybrid.Atomically(func(tx *hybrid.Tx) error {
-		p.turn.Store(tx, k)
-		return nil
-	})
+// speculate runs fn in tx before the task's turn, and returns fn's error,
+// or errNotTurn if fn panicked. Whatever fn returned or panicked with is
+// decided again at the task's turn: the snapshot may predate earlier
+// tasks' commits. Panics that the TM itself uses to end an attempt (a
+// conflict, Retry) are turned into errNotTurn as well: the attempt ends
+// either way, and the task runs again at its turn (where Retry waits as
+// usual). A speculative attempt runs in software only, so it never meets a
+// hardware attempt's end.
+func (p *Pool) speculate(tx *stm.Tx, fn func(*hybrid.Tx) error) (err error) {
+	returned := false
+	defer func() {
+		if !returned && recover() != nil {
+			err = errNotTurn
+		}
+		// runtime.Goexit (recover returns nil) goes on by itself.
+	}()
+	err = fn(tx)
+	returned = true
+	return err
+}
+
+// awaitTurn waits for task i's turn inside a speculative transaction,
+// for at most turnSpin, and only while the task whose turn it is runs its
+// body (see turnStuck). It reports whether the turn came.
+func (p *Pool) awaitTurn(i int) bool {
+	if p.turn.Load() == int64(i) {
+		return true
+	}
+	start := time.Now()
+	stuck := 0
+	for k := 1; ; k++ {
+		if p.stopped.Load() {
+			return false
+		}
+		pause(k)
+		t := p.turn.Load()
+		if t == int64(i) {
+			return true
+		}
+		if p.runsBody(t) {
+			stuck = 0
+		} else if stuck++; stuck > turnStuck {
+			return false
+		}
+		if k&15 == 0 && time.Since(start) > turnSpin {
+			return false
+		}
+	}
+}
+
+// pause waits a little between looks number k and k+1 at the turn: a
+// short spin that touches no shared memory, and every eighth time a yield,
+// so that the task whose turn it is runs even when the workers outnumber
+// the processors. (A yield alone would cost a lock of the scheduler's
+// global queue per look.)
+func pause(k int) {
+	if k&7 == 0 {
+		runtime.Gosched()
+		return
+	}
+	spin(50)
+}
+
+// spin burns about n loop iterations.
+//
+//go:noinline
+func spin(n int) int {
+	s := 0
+	for i := range n {
+		s += i
+	}
+	return s
+}
+
+// runsBody reports whether a worker runs task t's body.
+func (p *Pool) runsBody(t int64) bool {
+	for w := range p.inBody {
+		if p.inBody[w].task.Load() == t {
+			return true
+		}
+	}
+	return false
+}
+
+// waitTurn waits, outside any transaction, until task i's turn: it polls
+// for up to turnSpin, then blocks. It reports false if the pool stopped
+// first.
+func (p *Pool) waitTurn(i int) bool {
+	if p.turn.Load() == int64(i) {
+		return true
+	}
+	start := time.Now()
+	for k := 1; ; k++ {
+		if p.stopped.Load() {
+			return false
+		}
+		pause(k)
+		if p.turn.Load() == int64(i) {
+			return true
+		}
+		if k&15 == 0 && time.Since(start) > turnSpin {
+			break
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// seq-cst add before the turn load: pairs with advance (Dekker), so
+	// that either this load sees the new turn or advance sees the waiter.
+	p.turnWait.Add(1)
+	defer p.turnWait.Add(-1)
+	for p.turn.Load() != int64(i) {
+		if p.stopped.Load() {
+			return false
+		}
+		p.turnCond.Wait()
+	}
+	return true
+}
+
+// advance passes the turn from task i to task i+1, waking the tasks that
+// wait for their turn outside a transaction.
+func (p *Pool) advance(i int) {
+	p.turn.Store(int64(i + 1))
+	if p.turnWait.Load() != 0 {
+		p.mu.Lock()
+		p.turnCond.Broadcast()
+		p.mu.Unlock()
+	}
 }

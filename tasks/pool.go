@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/hytm/hytm/hybrid"
 	"github.com/hytm/hytm/stm"
 )
@@ -97,35 +99,69 @@ var errHalted = errors.New("tasks: pool stopped")
 //
 // A Pool is safe for concurrent use: Add may be called from any goroutine,
 // including from inside running tasks.
+//
+// The pool keeps its tasks in slices that it reuses from one Run to the
+// next: adding a task allocates nothing beyond the task's closure (an Add
+// inside a running task also allocates its commit hook). Workers claim
+// tasks added before Run in ranges, with one atomic add per range; tasks
+// added while Run runs are handed out under a mutex. Without [Ordered],
+// each worker starts on a contiguous share of the tasks added before Run
+// (so that a batch added in the same order Run after Run keeps its tasks,
+// and the data they touch, on the same worker) and takes from the others'
+// shares once its own is done.
 type Pool struct {
 	cfg config
 
+	// The tasks of the running Run that were added before it started, and
+	// their shares: one per worker, or a single one in ordered mode. Set
+	// before the workers start and not written until they have exited, so
+	// that workers read them without a lock.
+	run    []func(*hybrid.Tx) error
+	shares []share
+	_      cpu.CacheLinePad
+	// pending counts the tasks of the running Run that have not finished
+	// (claimed or not, from run and from added). It reaches zero once, at
+	// the end of the Run, or when a stop discards the last unstarted ones.
+	pending atomic.Int64
+	_       cpu.CacheLinePad
+	stopped atomic.Bool // no task starts any more
+
 	mu      sync.Mutex
-	cond    sync.Cond // workers wait for tasks; signalled by add, broadcast at the end
-	tasks   []func(*hybrid.Tx) error
-	next    int  // tasks[:next] have been claimed by a worker
-	pending int  // tasks of the running Run not finished (claimed or not)
-	idle    int  // workers waiting in cond
-	inRun   bool // Run is between its start and its return
-	running bool // the Run takes new tasks: inRun, not stopped, not finished
+	cond    sync.Cond                // idle workers wait for added tasks or the end
+	queued  []func(*hybrid.Tx) error // tasks added while no Run runs: the next Run's
+	spare   []func(*hybrid.Tx) error // an empty slice to reuse for queued
+	added   []func(*hybrid.Tx) error // tasks added while the Run runs
+	addNext int                      // added[:addNext] have been claimed
+	idle    int                      // workers waiting in cond
+	inRun   bool                     // Run is between its start and its return
+	running bool                     // the Run takes new tasks: inRun, not stopped, not finished
 	errs    []error
 	pe      *PanicError
 	ctxDone bool // the Run stopped because its context was done
 
-	stopped atomic.Bool // no task starts any more
-
-	// Ordered mode: the index of the task whose turn it is to commit, and
-	// a flag that wakes tasks waiting for their turn when the pool stops.
-	turn *stm.Var[int]
-	halt *stm.Var[bool]
-	ws   []*workerState
+	// Ordered mode (ordered.go).
+	turn     atomic.Int64 // the index of the task whose turn it is to commit
+	turnWait atomic.Int32 // tasks blocked in turnCond
+	doubt    atomic.Int32 // how badly speculation fared lately (ordered.go)
+	turnCond sync.Cond    // on mu: tasks waiting for their turn outside a transaction
+	inBody   []bodySlot   // per worker
 }
 
-// workerState is an ordered worker's view of its running task, found by Add
-// through the transaction.
-type workerState struct {
-	tx   atomic.Pointer[stm.Tx] // the running task's transaction
-	adds atomic.Int32           // Adds in the current attempt
+// bodySlot is an ordered worker's state: the task whose body it is running
+// (or -1), on a cache line of its own, and the Var that its speculative
+// commits write so that they validate.
+type bodySlot struct {
+	task atomic.Int64
+	seq  *stm.Var[int]
+	_    cpu.CacheLinePad
+}
+
+// share is a range of p.run: next is the index of its first task not
+// claimed (it may run past end).
+type share struct {
+	next atomic.Int64
+	end  int64
+	_    cpu.CacheLinePad
 }
 
 // New returns an empty Pool configured by opts.
@@ -133,8 +169,17 @@ func New(opts ...Option) *Pool {
 	p := &Pool{cfg: newConfig(opts)}
 	p.cond.L = &p.mu
 	if p.cfg.ordered {
-		p.turn = stm.NewVar(0)
-		p.halt = stm.NewVar(false)
+		p.shares = make([]share, 1) // one cursor: tasks start in order
+	} else {
+		p.shares = make([]share, p.cfg.workers)
+	}
+	p.turnCond.L = &p.mu
+	if p.cfg.ordered {
+		p.inBody = make([]bodySlot, p.cfg.workers)
+		for i := range p.inBody {
+			p.inBody[i].task.Store(-1)
+			p.inBody[i].seq = stm.NewVar(0)
+		}
 	}
 	return p
 }
@@ -159,16 +204,6 @@ func (p *Pool) Add(fn func(tx *hybrid.Tx) error) {
 		panic("tasks: Add with a nil function")
 	}
 	if tx := stm.Current(); tx != nil {
-		if p.cfg.ordered {
-			p.mu.Lock()
-			ws := p.ws
-			p.mu.Unlock()
-			for _, w := range ws {
-				if w.tx.Load() == tx {
-					w.adds.Add(1) // the task's commit passes the turn on after its Adds
-				}
-			}
-		}
 		tx.AfterCommit(func() { p.add(fn) })
 		return
 	}
@@ -179,15 +214,15 @@ func (p *Pool) add(fn func(*hybrid.Tx) error) {
 	p.mu.Lock()
 	switch {
 	case p.running:
-		p.tasks = append(p.tasks, fn)
-		p.pending++
+		p.added = append(p.added, fn)
+		p.pending.Add(1)
 		if p.idle > 0 {
 			p.cond.Signal()
 		}
 	case p.inRun:
 		// Stopped: discarded, as the Run's unstarted tasks are.
 	default:
-		p.tasks = append(p.tasks, fn)
+		p.queued = append(p.queued, fn)
 	}
 	p.mu.Unlock()
 }
@@ -223,41 +258,47 @@ func (p *Pool) Run(ctx context.Context) error {
 		p.mu.Unlock()
 		panic("tasks: Run while the pool is already running")
 	}
-	if len(p.tasks) == 0 {
+	if len(p.queued) == 0 {
 		p.mu.Unlock()
 		return nil
 	}
 	p.inRun, p.running = true, true
-	p.pending, p.next, p.idle = len(p.tasks), 0, 0
+	p.run, p.queued, p.spare = p.queued, p.spare, nil
+	nt, ns := int64(len(p.run)), int64(len(p.shares))
+	for w := range p.shares {
+		sh := &p.shares[w]
+		sh.next.Store(nt * int64(w) / ns)
+		sh.end = nt * int64(w+1) / ns
+	}
+	p.pending.Store(int64(len(p.run)))
+	p.added, p.addNext, p.idle = p.added[:0], 0, 0
 	p.errs, p.pe, p.ctxDone = nil, nil, false
 	p.stopped.Store(false)
+	p.turn.Store(0)
+	p.doubt.Store(0)
+	for w := range p.inBody {
+		p.inBody[w].task.Store(-1)
+	}
 	p.mu.Unlock()
 
-	var wg sync.WaitGroup
 	// One deferred call ends the Run on every exit.
 	defer func() {
 		p.mu.Lock()
 		p.inRun, p.running = false, false
-		clear(p.tasks) // keep no closure alive
-		p.tasks, p.next, p.pending = p.tasks[:0], 0, 0
-		p.ws = nil
+		clear(p.run) // keep no closure alive
+		clear(p.added)
+		p.spare, p.run, p.added = p.run[:0], nil, p.added[:0]
 		p.mu.Unlock()
 	}()
-	if p.cfg.ordered {
-		p.resetOrder()
-	}
 	if ctx.Err() != nil {
 		p.stop(true) // nothing starts; the workers exit at once
 	}
 	stopWatch := context.AfterFunc(ctx, func() { p.stop(true) })
+	var wg sync.WaitGroup
 	n := p.cfg.workers
 	wg.Add(n)
-	for i := range n {
-		var ws *workerState
-		if p.cfg.ordered {
-			ws = p.ws[i]
-		}
-		go p.work(&wg, ws, ctx.Done())
+	for w := range n {
+		go p.work(w, &wg, ctx.Done())
 	}
 	wg.Wait()
 	stopWatch()
@@ -275,23 +316,6 @@ func (p *Pool) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// resetOrder starts a Run in ordered mode: turn 0, not halted, one state
-// per worker.
-func (p *Pool) resetOrder() {
-	_ = stm.Atomically(func(tx *stm.Tx) error {
-		p.turn.Store(tx, 0)
-		p.halt.Store(tx, false)
-		return nil
-	})
-	ws := make([]*workerState, p.cfg.workers)
-	for i := range ws {
-		ws[i] = new(workerState)
-	}
-	p.mu.Lock()
-	p.ws = ws
-	p.mu.Unlock()
-}
-
 // stop stops the Run: no task starts any more, and tasks not started are
 // discarded. byCtx says that the context was done.
 func (p *Pool) stop(byCtx bool) {
@@ -303,41 +327,78 @@ func (p *Pool) stop(byCtx bool) {
 	p.running = false
 	p.ctxDone = p.ctxDone || byCtx
 	p.stopped.Store(true)
-	p.pending -= len(p.tasks) - p.next
-	p.next = len(p.tasks)
-	p.cond.Broadcast()
-	p.mu.Unlock()
-	if p.cfg.ordered {
-		// Wake the tasks waiting for their turn (Retry on halt).
-		_ = stm.Atomically(func(tx *stm.Tx) error { p.halt.Store(tx, true); return nil })
+	discarded := len(p.added) - p.addNext
+	p.addNext = len(p.added)
+	for w := range p.shares {
+		sh := &p.shares[w]
+		if old := sh.next.Swap(sh.end); old < sh.end {
+			discarded += int(sh.end - old)
+		}
 	}
+	p.pending.Add(int64(-discarded))
+	p.cond.Broadcast()
+	p.turnCond.Broadcast() // ordered tasks waiting for their turn give up
+	p.mu.Unlock()
 }
 
-// claim accounts for finished tasks of the worker's last batch and returns
-// the next batch to run, waiting while other workers' tasks may still add
-// some. ok is false when the Run is over.
-func (p *Pool) claim(finished int) (batch []func(*hybrid.Tx) error, base int, ok bool) {
+// batchSize is how many tasks a worker claims at once when avail are left
+// (in a share, or in the tasks added during the Run):
+// big batches while there is much left, single tasks at the end, so that
+// workers finish together (guided scheduling). Ordered tasks are claimed
+// one at a time, since a task waits for every task before it.
+// sharers is how many workers take from the same tasks.
+func (p *Pool) batchSize(avail, sharers int) int {
+	if p.cfg.ordered {
+		return 1
+	}
+	return min(max(avail/(4*sharers), 1), 64)
+}
+
+// claimRun claims the next range of p.run for worker w, run[base:end]:
+// from its own share, then from the others'. ok is false once every share
+// is exhausted.
+func (p *Pool) claimRun(w int) (base, end int, ok bool) {
+	ns := len(p.shares)
+	for k := range ns {
+		if b, e, ok := p.claimShare(&p.shares[(w+k)%ns]); ok {
+			return b, e, true
+		}
+	}
+	return 0, 0, false
+}
+
+// claimShare claims the next range of share sh.
+func (p *Pool) claimShare(sh *share) (base, end int, ok bool) {
+	cur := sh.next.Load()
+	if cur >= sh.end {
+		return 0, 0, false
+	}
+	k := int64(p.batchSize(int(sh.end-cur), 1))
+	b := sh.next.Add(k) - k
+	if b >= sh.end {
+		return 0, 0, false
+	}
+	return int(b), int(min(b+k, sh.end)), true
+}
+
+// claimAdded returns the next batch of tasks added during the Run, waiting
+// while running tasks may still add some. ok is false when the Run is over.
+func (p *Pool) claimAdded() (batch []func(*hybrid.Tx) error, base int, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.pending -= finished
 	for {
-		if p.pending == 0 {
+		if p.pending.Load() == 0 {
 			p.running = false
 			p.cond.Broadcast()
 			return nil, 0, false
 		}
-		if avail := len(p.tasks) - p.next; avail > 0 {
-			k := 1
-			if !p.cfg.ordered {
-				// Guided scheduling: big batches while there is much left,
-				// single tasks at the end, so that workers finish together.
-				k = min(max(avail/(4*p.cfg.workers), 1), 64)
-			}
-			base = p.next
-			p.next += k
+		if avail := len(p.added) - p.addNext; avail > 0 {
+			k := p.batchSize(avail, p.cfg.workers)
+			b := p.addNext
+			p.addNext += k
 			// Safe to read after the unlock: append never writes below
 			// len, and a reallocation leaves this array as it is.
-			return p.tasks[base:p.next:p.next], base, true
+			return p.added[b:p.addNext:p.addNext], len(p.run) + b, true
 		}
 		p.idle++
 		p.cond.Wait()
@@ -345,60 +406,70 @@ func (p *Pool) claim(finished int) (batch []func(*hybrid.Tx) error, base int, ok
 	}
 }
 
-// work is a worker's loop.
+// finished accounts for k finished (or discarded) tasks; the last one ends
+// the Run.
+func (p *Pool) finished(k int) {
+	if p.pending.Add(int64(-k)) == 0 {
+		p.mu.Lock()
+		p.running = false
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+}
+
+// work is a worker's loop: first ranges of the tasks added before Run,
+// then batches of those added since.
 //
 // Cancellation is seen here, before each task, as well as by the
 // context.AfterFunc that Run installs: that one wakes idle workers and
 // ordered tasks waiting for their turn, but its goroutine may not be
 // scheduled while every core runs a worker.
-func (p *Pool) work(wg *sync.WaitGroup, ws *workerState, done <-chan struct{}) {
-	finished := 0
-	var batch []func(*hybrid.Tx) error
-	base, j := 0, 0
+func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
+	// The batch being run: tasks base+j, ..., base+end-1 (indices in the
+	// Run), from src[j:end].
+	var src []func(*hybrid.Tx) error
+	base, j, end := 0, 0, 0
 	defer func() {
 		// Only runtime.Goexit in a task gets here with a batch unfinished:
 		// account for it so that Run does not wait for it.
-		if j < len(batch) {
+		if j < end {
 			p.fail(base+j, errors.New("runtime.Goexit called in the task"), true)
-			p.claimDone(finished + len(batch) - j)
+			p.finished(end - j)
 		}
 		wg.Done()
 	}()
+	fromRun := true
 	for {
-		var ok bool
-		batch, base, ok = p.claim(finished)
-		if !ok {
-			batch = nil
-			return
+		if fromRun {
+			b, e, ok := p.claimRun(w)
+			if !ok {
+				fromRun = false
+				continue
+			}
+			src, base, j, end = p.run[b:e], b, 0, e-b
+		} else {
+			batch, b, ok := p.claimAdded()
+			if !ok {
+				return
+			}
+			src, base, j, end = batch, b, 0, len(batch)
 		}
-		finished = 0
-		for j = 0; j < len(batch); j++ {
+		for ; j < end; j++ {
 			select {
 			case <-done:
 				p.stop(true)
 			default:
 			}
 			if !p.stopped.Load() {
-				p.runTask(base+j, batch[j], ws)
+				p.runTask(w, base+j, src[j])
 			}
-			finished++
 		}
+		p.finished(end)
 	}
 }
 
-// claimDone accounts for finished tasks of a worker that exits.
-func (p *Pool) claimDone(finished int) {
-	p.mu.Lock()
-	p.pending -= finished
-	if p.pending == 0 {
-		p.running = false
-	}
-	p.cond.Broadcast()
-	p.mu.Unlock()
-}
-
-// runTask runs task i and records its error or panic.
-func (p *Pool) runTask(i int, fn func(*hybrid.Tx) error, ws *workerState) {
+// runTask runs task i on worker w and records its error or panic.
+func (p *Pool) runTask(w, i int, fn func(*hybrid.Tx) error) {
 	returned := false
 	defer func() {
 		if returned {
@@ -410,8 +481,8 @@ func (p *Pool) runTask(i int, fn func(*hybrid.Tx) error, ws *workerState) {
 		// r == nil: runtime.Goexit; work's deferred call accounts for it.
 	}()
 	var err error
-	if ws != nil {
-		err = p.runOrdered(i, fn, ws)
+	if p.cfg.ordered {
+		err = p.runOrdered(&p.inBody[w], i, fn)
 	} else {
 		err = hybrid.Atomically(fn)
 	}

@@ -71,8 +71,8 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hytm-bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		workloads = fs.String("workloads", "all", "comma-separated `workloads`: list, skiplist, rbtree, hashset, bank, vacation-low, vacation-high, map-read, map-write")
-		variants  = fs.String("variants", "all", "comma-separated `variants`: seq, mutex, rwmutex, syncmap, xsync, stm, stm-txds, hybrid, anacrolix")
+		workloads = fs.String("workloads", "all", "comma-separated `workloads`: list, skiplist, rbtree, hashset, bank, vacation-low, vacation-high, map-read, map-write, interest")
+		variants  = fs.String("variants", "all", "comma-separated `variants`: seq, mutex, rwmutex, syncmap, xsync, stm, stm-txds, hybrid, tasks, anacrolix")
 		duration  = fs.Duration("duration", bench.DefaultDuration, "measuring `time` of each run")
 		gflag     = fs.String("g", "", "comma-separated goroutine `counts` (default 1, 2, 4, ... up to GOMAXPROCS)")
 		update    = fs.String("update", "0,10,50", "comma-separated update `percentages` of the set workloads")

@@ -115,3 +115,17 @@ type Map interface {
 	Put(w *Worker, key, value int)
 	Contents(w *Worker) map[int]int
 }
+
+// Accounts are balances to which the interest workload applies interest:
+// Interest applies Step once to each account in [lo, hi), each account in
+// its own atomic operation (the accounts of one call may be updated in
+// parallel, in any order); Balances returns every balance (quiescent use).
+type Accounts interface {
+	Interest(w *Worker, lo, hi int)
+	Balances(w *Worker) []int
+}
+
+// Step is one application of interest to a balance. Applied k times it
+// gives the same balance whatever the interleaving, so that a check needs
+// only each account's count of applications; it stays below 1,000,003.
+func Step(b int) int { return (b*101 + 7) % 1_000_003 }
