@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"reflect"
-	"sync/atomic"
 
 	"github.com/hytm/hytm/stm"
 )
@@ -43,19 +42,26 @@ type Map[K comparable, V any] struct {
 // Design notes.
 //
 // The map is a hash trie of fanout 16 (HAMT-like, without bitmaps). Each
-// node has 16 slots; each slot is a Var holding nil (empty), a leaf (an
-// entry, or a chain of entries) or a branch (a child node). A branch is
-// never turned back into a leaf: Deletes empty leaves but keep nodes, so
-// the trie stays at its high-water mark, and the Var that leads to a child
-// never changes once it is a branch. Inserting key k walks down the slots
-// picked by successive 4-bit digits of k's hash:
+// node has 16 slots; each slot is a Var embedded in the node (the zero Var
+// is ready to use and holds an empty slot), whose value is the slot itself:
+// empty, a leaf (an entry, followed by a chain of further entries of the
+// same hash, or of any hash at the last level) or a branch (a child node).
+// Because the entry lives in the Var's value, replacing a key's value
+// stores a new value of the same Var and allocates nothing beyond the
+// version node, which comes from the worker's nursery; only collisions
+// allocate chain links. A branch is never turned back into a leaf: Deletes
+// empty leaves but keep nodes, so the trie stays at its high-water mark,
+// and the Var that leads to a child never changes once it is a branch.
+// Inserting key k walks down the slots picked by successive 4-bit digits
+// of k's hash:
 //
 //   - empty slot: store a leaf there;
-//   - leaf with k: store a copy with the new value;
+//   - leaf with k: store it with the new value;
 //   - leaf with other keys of the same 64-bit hash, or at the last level:
-//     store the chain with k added;
-//   - leaf with another hash: make a child node holding that leaf in the
-//     slot of its next digit, store a branch to it, and go on in the child.
+//     store the leaf with k added to its chain;
+//   - leaf with another hash: make a child node, store the leaf in the slot
+//     of its next digit there (a Var private to the transaction until it
+//     commits), store a branch to it, and go on in the child.
 //
 // So an insert writes one Var that already existed (the slot it changes),
 // plus Vars of a child node it made itself. Two inserts conflict only when
@@ -65,14 +71,10 @@ type Map[K comparable, V any] struct {
 //
 // Growth needs no global step: there is no table to resize.
 //
-// Slots are made lazily. A node's slots are atomic pointers to Vars, nil
-// until first needed, then set once by CAS; a Var made empty is the same as
-// a slot never made. Every operation that looks at a slot makes its Var
-// first (Get of a missing key included) and reads it in the transaction:
-// skipping a nil slot would leave no read to validate, and a writing
-// transaction that saw "absent" could then commit after a concurrent insert
-// of that key (write skew). Range therefore makes every slot of the nodes it
-// visits. A node has 16 slots, so a full trie holds about 3 Vars per key.
+// Every operation reads the slot it stops at in the transaction, Get of a
+// missing key included: that read is what a writing transaction that saw
+// "absent" validates, so it cannot commit after a concurrent insert of the
+// key (write skew).
 //
 // Len: a size Var would be written by every insert and make them all
 // conflict. The size is a Counter instead (striped per P): an insert adds 1
@@ -85,32 +87,27 @@ const (
 )
 
 type mapNode[K comparable, V any] struct {
-	slots [mapFanout]atomic.Pointer[stm.Var[*mapSlot[K, V]]]
+	slots [mapFanout]stm.Var[mapSlot[K, V]]
 }
 
-// mapSlot is a slot's value, immutable once stored: a branch (child != nil)
-// or a leaf, a chain of entries linked through next. A chain holds entries
-// of one hash, except at the last level.
+// mapSlot is a slot's value: a branch (child != nil), a leaf (used: the
+// entry hash, key, val, then the chain more), or empty (neither). It is
+// stored by value; the chain links are immutable once stored.
 type mapSlot[K comparable, V any] struct {
 	child *mapNode[K, V]
+	more  *mapEntry[K, V]
 	hash  uint64
 	key   K
 	val   V
-	next  *mapSlot[K, V]
+	used  bool
 }
 
-// slot returns the Var of slot i, making it if needed.
-func (n *mapNode[K, V]) slot(i uint64) *stm.Var[*mapSlot[K, V]] {
-	// acquire: pairs with the CAS below, so the Var is seen fully made.
-	if v := n.slots[i].Load(); v != nil {
-		return v
-	}
-	v := stm.NewVar[*mapSlot[K, V]](nil)
-	// release: publishes the made Var; the loser of a race uses the winner's.
-	if n.slots[i].CompareAndSwap(nil, v) {
-		return v
-	}
-	return n.slots[i].Load() // acquire: pairs with the winner's CAS
+// mapEntry is a link of a leaf's chain: an entry after the leaf's first.
+type mapEntry[K comparable, V any] struct {
+	hash uint64
+	key  K
+	val  V
+	next *mapEntry[K, V]
 }
 
 func digit(h uint64, depth int) uint64 {
@@ -176,18 +173,19 @@ func (m *Map[K, V]) Get(tx *stm.Tx, k K) (V, bool) {
 	h := m.hash(k)
 	n := m.root
 	for d := 0; ; d++ {
-		s := n.slot(digit(h, d)).Load(tx)
-		if s == nil {
-			var zero V
-			return zero, false
-		}
+		s := n.slots[digit(h, d)].Load(tx)
 		if s.child != nil {
 			n = s.child
 			continue
 		}
-		for ; s != nil; s = s.next {
+		if s.used {
 			if s.hash == h && s.key == k {
 				return s.val, true
+			}
+			for e := s.more; e != nil; e = e.next {
+				if e.hash == h && e.key == k {
+					return e.val, true
+				}
 			}
 		}
 		var zero V
@@ -200,64 +198,70 @@ func (m *Map[K, V]) Put(tx *stm.Tx, k K, v V) {
 	h := m.hash(k)
 	n := m.root
 	for d := 0; ; d++ {
-		sv := n.slot(digit(h, d))
+		sv := &n.slots[digit(h, d)]
 		s := sv.Load(tx)
 		switch {
-		case s == nil:
-			sv.Store(tx, &mapSlot[K, V]{hash: h, key: k, val: v})
-			m.size.Add(tx, 1)
-			return
 		case s.child != nil:
 			n = s.child
 			continue
+		case !s.used:
+			sv.Store(tx, mapSlot[K, V]{used: true, hash: h, key: k, val: v})
+			m.size.Add(tx, 1)
+			return
+		case s.hash == h && s.key == k:
+			s.val = v // a copy: the stored value is immutable
+			sv.Store(tx, s)
+			return
 		}
-		if c, ok := s.replaced(h, k, v); ok {
-			sv.Store(tx, c)
+		if more, ok := s.more.replaced(h, k, v); ok {
+			s.more = more
+			sv.Store(tx, s)
 			return
 		}
 		if s.hash == h || d == mapLevels-1 {
-			sv.Store(tx, &mapSlot[K, V]{hash: h, key: k, val: v, next: s})
+			s.more = &mapEntry[K, V]{hash: h, key: k, val: v, next: s.more}
+			sv.Store(tx, s)
 			m.size.Add(tx, 1)
 			return
 		}
 		// Split: the leaf moves, whole, one level down into a new node,
 		// private to tx until it commits; k goes on in that node.
 		c := new(mapNode[K, V])
-		c.slots[digit(s.hash, d+1)].Store(stm.NewVar(s))
-		sv.Store(tx, &mapSlot[K, V]{child: c})
+		c.slots[digit(s.hash, d+1)].Store(tx, s)
+		sv.Store(tx, mapSlot[K, V]{child: c})
 		n = c
 	}
 }
 
-// replaced returns a copy of the chain s with k's value set to v, if k is in
-// it.
-func (s *mapSlot[K, V]) replaced(h uint64, k K, v V) (*mapSlot[K, V], bool) {
-	if s == nil {
+// replaced returns a copy of the chain e with k's value set to v, if k is
+// in it.
+func (e *mapEntry[K, V]) replaced(h uint64, k K, v V) (*mapEntry[K, V], bool) {
+	if e == nil {
 		return nil, false
 	}
-	if s.hash == h && s.key == k {
-		return &mapSlot[K, V]{hash: h, key: k, val: v, next: s.next}, true
+	if e.hash == h && e.key == k {
+		return &mapEntry[K, V]{hash: h, key: k, val: v, next: e.next}, true
 	}
-	rest, ok := s.next.replaced(h, k, v)
+	rest, ok := e.next.replaced(h, k, v)
 	if !ok {
 		return nil, false
 	}
-	return &mapSlot[K, V]{hash: s.hash, key: s.key, val: s.val, next: rest}, true
+	return &mapEntry[K, V]{hash: e.hash, key: e.key, val: e.val, next: rest}, true
 }
 
-// without returns a copy of the chain s without k, if k is in it.
-func (s *mapSlot[K, V]) without(h uint64, k K) (*mapSlot[K, V], bool) {
-	if s == nil {
+// without returns a copy of the chain e without k, if k is in it.
+func (e *mapEntry[K, V]) without(h uint64, k K) (*mapEntry[K, V], bool) {
+	if e == nil {
 		return nil, false
 	}
-	if s.hash == h && s.key == k {
-		return s.next, true
+	if e.hash == h && e.key == k {
+		return e.next, true
 	}
-	rest, ok := s.next.without(h, k)
+	rest, ok := e.next.without(h, k)
 	if !ok {
 		return nil, false
 	}
-	return &mapSlot[K, V]{hash: s.hash, key: s.key, val: s.val, next: rest}, true
+	return &mapEntry[K, V]{hash: e.hash, key: e.key, val: e.val, next: rest}, true
 }
 
 // Delete removes k in tx and reports whether it was present.
@@ -265,21 +269,32 @@ func (m *Map[K, V]) Delete(tx *stm.Tx, k K) bool {
 	h := m.hash(k)
 	n := m.root
 	for d := 0; ; d++ {
-		sv := n.slot(digit(h, d))
+		sv := &n.slots[digit(h, d)]
 		s := sv.Load(tx)
-		if s == nil {
-			return false
-		}
 		if s.child != nil {
 			n = s.child
 			continue
 		}
-		rest, ok := s.without(h, k)
-		if ok {
-			sv.Store(tx, rest)
-			m.size.Add(tx, -1)
+		if !s.used {
+			return false
 		}
-		return ok
+		switch {
+		case s.hash == h && s.key == k:
+			if e := s.more; e != nil {
+				s = mapSlot[K, V]{used: true, hash: e.hash, key: e.key, val: e.val, more: e.next}
+			} else {
+				s = mapSlot[K, V]{}
+			}
+		default:
+			more, ok := s.more.without(h, k)
+			if !ok {
+				return false
+			}
+			s.more = more
+		}
+		sv.Store(tx, s)
+		m.size.Add(tx, -1)
+		return true
 	}
 }
 
@@ -308,16 +323,22 @@ func (m *Map[K, V]) Range(tx *stm.Tx, fn func(k K, v V) bool) {
 }
 
 func (n *mapNode[K, V]) rangeNode(tx *stm.Tx, fn func(K, V) bool) bool {
-	for i := range uint64(mapFanout) {
-		s := n.slot(i).Load(tx)
-		if s != nil && s.child != nil {
+	for i := range n.slots {
+		s := n.slots[i].Load(tx)
+		if s.child != nil {
 			if !s.child.rangeNode(tx, fn) {
 				return false
 			}
 			continue
 		}
-		for ; s != nil; s = s.next {
-			if !fn(s.key, s.val) {
+		if !s.used {
+			continue
+		}
+		if !fn(s.key, s.val) {
+			return false
+		}
+		for e := s.more; e != nil; e = e.next {
+			if !fn(e.key, e.val) {
 				return false
 			}
 		}
