@@ -212,3 +212,23 @@ func ExampleCheck() {
 	fmt.Println(<-done)
 	// Output: ready
 }
+
+// A Var can be a field of a struct: the zero Var holds the zero value and
+// is ready to use, and Init gives a fresh one another first value, so a
+// node and its Vars are one allocation.
+func ExampleVar_Init() {
+	type node struct {
+		key   int
+		count stm.Var[int]    // starts at 0
+		next  stm.Var[*int]   // starts at nil
+		label stm.Var[string] // starts at "new", set by Init below
+	}
+	n := &node{key: 7}
+	n.label.Init("new") // before any other goroutine can reach n
+	_ = stm.Atomically(func(tx *stm.Tx) error {
+		n.count.Store(tx, n.count.Load(tx)+1)
+		return nil
+	})
+	fmt.Println(n.count.Peek(), n.next.Peek() == nil, n.label.Peek())
+	// Output: 1 true new
+}

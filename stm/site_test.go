@@ -264,3 +264,18 @@ func TestIdleWorkerKeepsNoVar(t *testing.T) {
 		})
 	}
 }
+
+// Init gives a fresh zero Var its first value, once; a second Init, or an
+// Init after a transaction used the Var, panics.
+func TestVarInit(t *testing.T) {
+	var v Var[int]
+	v.Init(5)
+	require.Equal(t, 5, v.Peek())
+	require.PanicsWithValue(t, "stm: Init of a Var already in use", func() { v.Init(6) })
+	var w Var[int]
+	require.NoError(t, Atomically(func(tx *Tx) error { _ = w.Load(tx); return nil }))
+	require.PanicsWithValue(t, "stm: Init of a Var already in use", func() { w.Init(1) })
+	var nilVar *Var[int]
+	require.PanicsWithValue(t, "stm: Init of a nil Var", func() { nilVar.Init(1) })
+	require.Equal(t, 5, v.Peek())
+}

@@ -208,6 +208,22 @@ func NewVar[T any](v T) *Var[T] {
 	return x
 }
 
+// Init sets the value of a zero Var that no transaction has used yet, as
+// [NewVar] does for a Var it allocates: for a Var embedded in a struct
+// (a node the caller has just made, before any other goroutine can reach
+// it) that must not start at the zero value. It panics if the Var has been
+// used or initialized.
+func (v *Var[T]) Init(x T) {
+	if v == nil {
+		panic("stm: Init of a nil Var")
+	}
+	v.h.tkey.CompareAndSwap(nil, typeKeyFor[T]())
+	// acq-rel CAS: publishes the first version, as init does.
+	if !v.h.head.CompareAndSwap(nil, &(&version[T]{val: x}).vnode) {
+		panic("stm: Init of a Var already in use")
+	}
+}
+
 // init gives a zero Var its first version, holding the zero T, stamped 0
 // (committed before every transaction, as NewVar's). Racing first uses
 // agree: the type key is the same for every caller, and one CAS installs

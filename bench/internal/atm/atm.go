@@ -11,34 +11,59 @@
 // zombie guard described at [Atomically].
 package atm
 
-import astm "github.com/anacrolix/stm"
+import (
+	"sync/atomic"
+
+	astm "github.com/anacrolix/stm"
+)
 
 // Tx is an anacrolix/stm transaction.
 type Tx = astm.Tx
 
-// Var is a typed anacrolix/stm Var.
+// Var is a typed anacrolix/stm Var. Like hytm's, the zero Var is ready to
+// use (it makes its anacrolix Var, holding the zero T, on first use) and
+// Init gives a fresh one another first value.
 type Var[T any] struct {
-	v *astm.Var
+	p atomic.Pointer[astm.Var]
 }
 
 // NewVar returns a Var holding x.
 func NewVar[T any](x T) *Var[T] {
-	return &Var[T]{v: astm.NewVar(x)}
+	v := &Var[T]{}
+	v.p.Store(astm.NewVar(x))
+	return v
+}
+
+// Init sets the first value of a Var that has not been used yet.
+func (v *Var[T]) Init(x T) {
+	if !v.p.CompareAndSwap(nil, astm.NewVar(x)) {
+		panic("atm: Init of a Var already in use")
+	}
+}
+
+// get returns the anacrolix Var, making it for a zero Var.
+func (v *Var[T]) get() *astm.Var {
+	if x := v.p.Load(); x != nil {
+		return x
+	}
+	var zero T
+	v.p.CompareAndSwap(nil, astm.NewVar(zero))
+	return v.p.Load()
 }
 
 // Load returns the Var's value in tx.
 func (v *Var[T]) Load(tx *Tx) T {
-	return tx.Get(v.v).(T)
+	return tx.Get(v.get()).(T)
 }
 
 // Store sets the Var's value in tx.
 func (v *Var[T]) Store(tx *Tx, x T) {
-	tx.Set(v.v, x)
+	tx.Set(v.get(), x)
 }
 
 // Peek returns the Var's latest committed value.
 func (v *Var[T]) Peek() T {
-	return astm.AtomicGet(v.v).(T)
+	return astm.AtomicGet(v.get()).(T)
 }
 
 // Atomically runs fn as an anacrolix/stm transaction and returns fn's

@@ -5,7 +5,8 @@
 //   - anads: the same code against ../../atm (anacrolix/stm v0.2.0);
 //   - plainds: plain Go for the seq, mutex and rwmutex variants. Each
 //     *tm.Var[T] becomes a T, v.Load(tx) becomes v, v.Store(tx, x) becomes
-//     v = x, tm.NewVar(x) becomes x and *tm.Tx becomes *Tx (an empty type
+//     v = x, tm.NewVar(x) becomes x, a Var embedded by value (tm.Var[T])
+//     becomes a T and v.Init(x) becomes v = x, and *tm.Tx becomes *Tx (an empty type
 //     declared by hand in plainds). Files named *_tm.go are skipped:
 //     plainds has its own lock-based adapter.
 //
@@ -180,6 +181,12 @@ func isTx(e ast.Expr) bool {
 	return ok && id.Name == "tx"
 }
 
+// isSel reports whether e is a selector x.name.
+func isSel(e ast.Expr, name string) bool {
+	s, ok := e.(*ast.SelectorExpr)
+	return ok && s.Sel.Name == name
+}
+
 // method returns the receiver of a call e.recv.<name>(tx, ...) with n
 // arguments, or nil.
 func method(e ast.Expr, name string, n int) (recv ast.Expr, call *ast.CallExpr) {
@@ -217,6 +224,12 @@ func toPlain(fset *token.FileSet, f *ast.File, tm string) error {
 			} else if isTM(n.X, tm, "Tx") {
 				c.Replace(&ast.StarExpr{X: ast.NewIdent("Tx")})
 			}
+		case *ast.IndexExpr:
+			// tm.Var[T] (a Var embedded by value) -> T; *tm.Var[T] is the
+			// StarExpr case's, which runs after this one.
+			if _, star := c.Parent().(*ast.StarExpr); !star && isTM(n.X, tm, "Var") {
+				c.Replace(n.Index)
+			}
 		case *ast.CallExpr:
 			// tm.NewVar(x), tm.NewVar[T](x) -> x
 			fun := n.Fun
@@ -235,6 +248,15 @@ func toPlain(fset *token.FileSet, f *ast.File, tm string) error {
 				c.Replace(recv)
 			}
 		case *ast.ExprStmt:
+			// v.Init(x) -> v = x
+			if call, ok := n.X.(*ast.CallExpr); ok && len(call.Args) == 1 && isSel(call.Fun, "Init") {
+				recv := call.Fun.(*ast.SelectorExpr).X
+				if _, ok := recv.(*ast.Ident); ok {
+					fail(n, "Init through a local variable; index or select the Var instead")
+				}
+				c.Replace(&ast.AssignStmt{Lhs: []ast.Expr{recv}, Tok: token.ASSIGN, Rhs: []ast.Expr{call.Args[0]}})
+				return true
+			}
 			// v.Store(tx, x) -> v = x
 			if recv, call := method(n.X, "Store", 2); recv != nil {
 				if _, ok := recv.(*ast.Ident); ok {

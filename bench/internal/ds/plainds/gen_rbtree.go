@@ -8,7 +8,7 @@ import (
 )
 
 // rbNode is a red-black tree node. The key never changes; links and colour
-// are transactional.
+// are transactional, Vars embedded in the node (one allocation per key).
 type rbNode struct {
 	key                 int
 	left, right, parent *rbNode
@@ -28,13 +28,10 @@ func NewRBTree() *RBTree {
 }
 
 func newRBNode(key int, parent *rbNode) *rbNode {
-	return &rbNode{
-		key:    key,
-		left:   nil,
-		right:  nil,
-		parent: parent,
-		red:    true,
-	}
+	n := &rbNode{key: key} // left and right: the zero Vars, nil
+	n.parent = parent
+	n.red = true
+	return n
 }
 
 // isRed reports whether n is red; nil leaves are black.

@@ -12,7 +12,7 @@ import (
 const skipMaxLevel = 16
 
 // skipNode is a skip-list node: an immutable key and one forward link per
-// level of its tower.
+// level of its tower, the Vars side by side in one array.
 type skipNode struct {
 	key  int
 	next []*skipNode
@@ -38,10 +38,9 @@ func skipLevel(key int) int {
 
 // NewSkipList returns an empty skip list.
 func NewSkipList() *SkipList {
-	tail := &skipNode{key: math.MaxInt, next: make([]*skipNode, skipMaxLevel)}
+	tail := &skipNode{key: math.MaxInt, next: make([]*skipNode, skipMaxLevel)} // nil links
 	head := &skipNode{key: math.MinInt, next: make([]*skipNode, skipMaxLevel)}
 	for i := range skipMaxLevel {
-		tail.next[i] = nil
 		head.next[i] = tail
 	}
 	return &SkipList{head: head}
@@ -88,7 +87,7 @@ func (s *SkipList) Insert(tx *Tx, key int) bool {
 	lvl := skipLevel(key)
 	n := &skipNode{key: key, next: make([]*skipNode, lvl)}
 	for i := range lvl {
-		n.next[i] = succs[i]
+		n.next[i] = succs[i] // n is private to tx until it commits
 		preds[i].next[i] = n
 	}
 	return true

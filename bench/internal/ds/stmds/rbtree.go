@@ -8,11 +8,11 @@ import (
 )
 
 // rbNode is a red-black tree node. The key never changes; links and colour
-// are transactional.
+// are transactional, Vars embedded in the node (one allocation per key).
 type rbNode struct {
 	key                 int
-	left, right, parent *tm.Var[*rbNode]
-	red                 *tm.Var[bool]
+	left, right, parent tm.Var[*rbNode]
+	red                 tm.Var[bool]
 }
 
 // RBTree is a red-black tree with parent links: java.util.TreeMap's insert
@@ -28,13 +28,10 @@ func NewRBTree() *RBTree {
 }
 
 func newRBNode(key int, parent *rbNode) *rbNode {
-	return &rbNode{
-		key:    key,
-		left:   tm.NewVar[*rbNode](nil),
-		right:  tm.NewVar[*rbNode](nil),
-		parent: tm.NewVar(parent),
-		red:    tm.NewVar(true),
-	}
+	n := &rbNode{key: key} // left and right: the zero Vars, nil
+	n.parent.Init(parent)
+	n.red.Init(true)
+	return n
 }
 
 // isRed reports whether n is red; nil leaves are black.

@@ -12,10 +12,10 @@ import (
 const skipMaxLevel = 16
 
 // skipNode is a skip-list node: an immutable key and one forward link per
-// level of its tower.
+// level of its tower, the Vars side by side in one array.
 type skipNode struct {
 	key  int
-	next []*tm.Var[*skipNode]
+	next []tm.Var[*skipNode]
 }
 
 // SkipList is a sorted skip list with head and tail sentinels.
@@ -38,11 +38,10 @@ func skipLevel(key int) int {
 
 // NewSkipList returns an empty skip list.
 func NewSkipList() *SkipList {
-	tail := &skipNode{key: math.MaxInt, next: make([]*tm.Var[*skipNode], skipMaxLevel)}
-	head := &skipNode{key: math.MinInt, next: make([]*tm.Var[*skipNode], skipMaxLevel)}
+	tail := &skipNode{key: math.MaxInt, next: make([]tm.Var[*skipNode], skipMaxLevel)} // nil links
+	head := &skipNode{key: math.MinInt, next: make([]tm.Var[*skipNode], skipMaxLevel)}
 	for i := range skipMaxLevel {
-		tail.next[i] = tm.NewVar[*skipNode](nil)
-		head.next[i] = tm.NewVar(tail)
+		head.next[i].Init(tail)
 	}
 	return &SkipList{head: head}
 }
@@ -86,9 +85,9 @@ func (s *SkipList) Insert(tx *tm.Tx, key int) bool {
 		return false
 	}
 	lvl := skipLevel(key)
-	n := &skipNode{key: key, next: make([]*tm.Var[*skipNode], lvl)}
+	n := &skipNode{key: key, next: make([]tm.Var[*skipNode], lvl)}
 	for i := range lvl {
-		n.next[i] = tm.NewVar(succs[i])
+		n.next[i].Init(succs[i]) // n is private to tx until it commits
 		preds[i].next[i].Store(tx, n)
 	}
 	return true
