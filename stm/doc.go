@@ -11,6 +11,12 @@
 //		return nil // commits
 //	})
 //
+// A Var is made with [NewVar], or is a field of a struct: the zero Var holds
+// the zero value and is ready to use, and [Var.Init] gives a fresh one
+// another first value, so a tree node and its Vars can be one allocation.
+// A Var is 48 bytes; Vars that different goroutines write in a tight loop
+// are best kept on separate cache lines (padding a struct to 64 bytes).
+//
 // # Guarantees
 //
 // Multi-version. Each [Var] keeps a chain of immutable committed versions,
