@@ -130,11 +130,9 @@ const maxKeptLog = 4096
 // clears what an aborted attempt left, so the arrays past their lengths
 // hold nothing.
 func leaveTx(w *worker) {
-	// Inlinable fast path: a goroutine's own worker, logs of usual size.
-	if w.entry != nil && !raceBuild && max(len(w.tx.reads), len(w.tx.writes)) <= logCap {
-		clear(w.tx.reads)
-		clear(w.tx.writes)
-		w.tx.reads, w.tx.writes = w.tx.reads[:0], w.tx.writes[:0]
+	// Inlinable fast path: a goroutine's own worker, empty logs (a
+	// read-only attempt in read-only mode logs nothing).
+	if w.entry != nil && !raceBuild && len(w.tx.reads)|len(w.tx.writes) == 0 {
 		return
 	}
 	leaveTxSlow(w)
