@@ -155,13 +155,32 @@ func leaveTxSlow(w *worker) {
 	putWorker(w)
 }
 
-// releaseLogs clears logs that grew past logCap entries and replaces those
-// that grew past maxKeptLog with small fresh ones, so that neither keeps the
-// Vars and versions they point to alive.
+// releaseLogs clears the logs' entries, and replaces logs that grew past
+// maxKeptLog with small fresh ones, so that neither keeps the Vars and
+// versions they point to alive. Short logs (the common case: a
+// read-modify-write logs one entry each) are cleared by a loop of pointer
+// stores rather than by clear, whose bulk write barrier costs more than
+// the few entries.
 func (tx *Tx) releaseLogs() {
-	tx.reads = releaseLog(tx.reads)
-	tx.writes = releaseLog(tx.writes)
-	tx.rindex, tx.windex = nil, nil
+	if len(tx.reads) <= 4 {
+		for i := range tx.reads {
+			tx.reads[i] = readEntry{}
+		}
+		tx.reads = tx.reads[:0]
+	} else {
+		tx.reads = releaseLog(tx.reads)
+	}
+	if len(tx.writes) <= 4 {
+		for i := range tx.writes {
+			tx.writes[i] = writeEntry{}
+		}
+		tx.writes = tx.writes[:0]
+	} else {
+		tx.writes = releaseLog(tx.writes)
+	}
+	if tx.rindex != nil || tx.windex != nil {
+		tx.rindex, tx.windex = nil, nil
+	}
 }
 
 // releaseLog is releaseLogs for one log.

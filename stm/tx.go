@@ -52,6 +52,12 @@ type Tx struct {
 	// (Inevitable found a stale read).
 	restartIrrevocable bool
 
+	// The panic guards (run, body): inRun is set while run has not
+	// returned from attempts, inBody while body's call of fn has not
+	// returned, and ctl is how the last body call ended.
+	inRun, inBody bool
+	ctl           control
+
 	// hw is non-nil while the transaction runs as a hardware attempt;
 	// the hybrid package sets it (hwaccess.go).
 	hw *hwContext
@@ -232,21 +238,14 @@ const (
 // and then leaves the worker (leaveTx). wrote reports that the committed
 // attempt stored something.
 //
-// Every exit is cleaned up by one deferred call: a normal return has
-// already ended its attempt, and any panic — from the body, from a hook
+// Every exit is cleaned up by one deferred call (attempts' runGuard): a
+// normal return has already ended its attempt, and any panic — from the body, from a hook
 // (SetAbortHook), from Retry's misuse checks, from anything between begin and
 // end — runs abandon, which rolls back and releases whatever the
 // transaction still holds (snapshot, announcement, irrevocable token, gate,
 // savepoints, the goroutine's entry), whatever the point it was reached from.
 func (tx *Tx) run(fn func(tx *Tx) error) (err error, wrote bool) {
-	returned := false
-	defer func() {
-		if !returned {
-			tx.abandon()
-		}
-	}()
 	err = tx.attempts(fn)
-	returned = true
 	wrote = err == nil && len(tx.writes) > 0
 	tx.ctx = nil
 	if len(tx.hooks) == 0 {
@@ -259,6 +258,18 @@ func (tx *Tx) run(fn func(tx *Tx) error) (err error, wrote bool) {
 	leaveTx(tx.w)
 	runHooks(tx.w, hooks, owned)
 	return err, wrote
+}
+
+// runGuard is attempts' deferred call: a method value rather than a
+// closure capturing locals, which costs a few instructions more on every
+// transaction. It abandons the transaction when a panic leaves attempts.
+// It runs before run's leaveTx hands the worker back, so it never touches
+// a worker that another goroutine may have taken.
+func (tx *Tx) runGuard() {
+	if tx.inRun {
+		tx.inRun = false
+		tx.abandon()
+	}
 }
 
 // abandon releases everything a transaction may hold when a panic leaves
@@ -283,7 +294,16 @@ func (tx *Tx) abandon() {
 }
 
 // attempts runs attempts until one commits or returns an error.
-func (tx *Tx) attempts(fn func(tx *Tx) error) error {
+func (tx *Tx) attempts(fn func(tx *Tx) error) (err error) {
+	tx.inRun = true
+	defer tx.runGuard()
+	err = tx.attemptLoop(fn)
+	tx.inRun = false
+	return err
+}
+
+// attemptLoop is attempts without the guard.
+func (tx *Tx) attemptLoop(fn func(tx *Tx) error) error {
 	w := tx.w
 	tx.attempt = 0
 	waited := false
@@ -299,8 +319,8 @@ func (tx *Tx) attempts(fn func(tx *Tx) error) error {
 			tx.becomeIrrevocable(false)
 		}
 		tx.begin()
-		err, ctl := tx.body(fn)
-		switch ctl {
+		err := tx.body(fn)
+		switch tx.ctl {
 		case ctlRestart:
 			tx.rollback()
 			tx.end()
@@ -353,28 +373,36 @@ func (tx *Tx) attempts(fn func(tx *Tx) error) error {
 	}
 }
 
-// body calls fn, turning control panics into a result. Any other panic (and
-// runtime.Goexit) continues to run's deferred cleanup and the caller.
-func (tx *Tx) body(fn func(tx *Tx) error) (err error, ctl control) {
-	normal := false
-	defer func() {
-		if normal {
-			return
-		}
-		r := recover()
-		if c, ok := r.(control); ok {
-			ctl = c
-			return
-		}
-		if r != nil {
-			panic(r) // a user panic: run's cleanup releases everything
-		}
-		// runtime.Goexit (r == nil): recover did not stop it; run's
-		// cleanup runs as it unwinds.
-	}()
-	err = fn(tx)
-	normal = true
-	return err, ctlNone
+// body calls fn and reports its error; how the call ended is left in
+// tx.ctl: ctlNone when fn returned, or the control value (Retry, abort)
+// that a panic carried. Any other panic (and runtime.Goexit) continues to
+// run's guard and the caller.
+func (tx *Tx) body(fn func(tx *Tx) error) error {
+	tx.ctl = ctlNone
+	tx.inBody = true
+	defer tx.bodyGuard()
+	err := fn(tx)
+	tx.inBody = false
+	return err
+}
+
+// bodyGuard is body's deferred call (a method value: see runGuard). It
+// recovers a control panic into tx.ctl and lets any other go on.
+func (tx *Tx) bodyGuard() {
+	if !tx.inBody {
+		return
+	}
+	tx.inBody = false
+	r := recover()
+	if c, ok := r.(control); ok {
+		tx.ctl = c
+		return
+	}
+	if r != nil {
+		panic(r) // a user panic: run's guard releases everything
+	}
+	// runtime.Goexit (r == nil): recover did not stop it; run's guard
+	// runs as it unwinds.
 }
 
 // begin starts an attempt: announce a snapshot and reset the logs.
