@@ -163,7 +163,7 @@ func atomicallyHW(pc uintptr, fn func(tx *Tx) error) error {
 	}
 	site := sites.Lookup(pc)
 	if !site.UseHardware() {
-		wrote, err := hwlink.AtomicallyWrote(fn)
+		wrote, err := hwlink.AtomicallyWrote(pc, fn)
 		site.Learn(wrote)
 		return err
 	}
@@ -187,7 +187,7 @@ func atomicallyHWContext(ctx context.Context, pc uintptr, fn func(tx *Tx) error)
 	}
 	site := sites.Lookup(pc)
 	if !site.UseHardware() {
-		wrote, err := hwlink.AtomicallyWroteContext(ctx, fn)
+		wrote, err := hwlink.AtomicallyWroteContext(ctx, pc, fn)
 		site.Learn(wrote)
 		return err
 	}

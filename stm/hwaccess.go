@@ -457,11 +457,13 @@ func (tx *Tx) hwMaintain(long bool) {
 // internal/hwlink) to learn which call sites write: read-only sites stay in
 // software, where their bodies run once. Inside a running transaction it
 // joins it and reports true. It keeps no reference to fn (internal/hwlink
-// declares it noescape).
+// declares it noescape). pc is the call site that read-only mode learns
+// about (site.go): hybrid passes its user's body's, which differs from
+// fn's when fn is a wrapper (AtomicallyValue); 0 means fn's own.
 //
 //go:linkname atomicallyWrote
-func atomicallyWrote(fn func(tx *Tx) error) (wrote bool, err error) {
-	return atomicallyWroteContext(nil, fn)
+func atomicallyWrote(pc uintptr, fn func(tx *Tx) error) (wrote bool, err error) {
+	return atomicallyWroteContext(nil, pc, fn)
 }
 
 // atomicallyWroteContext is atomicallyWrote with a context that ends Retry
@@ -469,7 +471,7 @@ func atomicallyWrote(fn func(tx *Tx) error) (wrote bool, err error) {
 // transaction while it runs, so it escapes.
 //
 //go:linkname atomicallyWroteContext
-func atomicallyWroteContext(ctx context.Context, fn func(tx *Tx) error) (wrote bool, err error) {
+func atomicallyWroteContext(ctx context.Context, pc uintptr, fn func(tx *Tx) error) (wrote bool, err error) {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
 			return false, err
@@ -482,7 +484,10 @@ func atomicallyWroteContext(ctx context.Context, fn func(tx *Tx) error) (wrote b
 	w := enterTx(g)
 	w.tx.g = g
 	w.tx.ctx = ctx
-	w.tx.site = bodySite(fn)
+	if pc == 0 {
+		pc = bodySite(fn)
+	}
+	w.tx.site = pc
 	err, wrote = w.tx.run(fn)
 	return wrote, err
 }

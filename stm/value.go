@@ -47,6 +47,6 @@ func AtomicallyContext(ctx context.Context, fn func(tx *Tx) error) error {
 	if ctx == nil {
 		panic("stm: AtomicallyContext with a nil context")
 	}
-	_, err := atomicallyWroteContext(ctx, fn)
+	_, err := atomicallyWroteContext(ctx, 0, fn)
 	return err
 }

@@ -38,18 +38,19 @@ func RunHardware(fn func(tx *stm.Tx) error, mode hwtypes.Mode) (st htm.Status, r
 
 // AtomicallyWrote is stm.Atomically that also reports whether the committed
 // attempt stored anything; inside a transaction it joins it and reports
-// true.
+// true. pc is the call site whose read-only mode the attempt uses (0: fn's
+// own code pointer).
 //
 //go:noescape
 //go:linkname AtomicallyWrote github.com/hytm/hytm/stm.atomicallyWrote
-func AtomicallyWrote(fn func(tx *stm.Tx) error) (wrote bool, err error)
+func AtomicallyWrote(pc uintptr, fn func(tx *stm.Tx) error) (wrote bool, err error)
 
 // AtomicallyWroteContext is AtomicallyWrote with a context that ends Retry
 // waits, as stm.AtomicallyContext. Its arguments escape (the transaction
 // keeps the context while it runs).
 //
 //go:linkname AtomicallyWroteContext github.com/hytm/hytm/stm.atomicallyWroteContext
-func AtomicallyWroteContext(ctx context.Context, fn func(tx *stm.Tx) error) (wrote bool, err error)
+func AtomicallyWroteContext(ctx context.Context, pc uintptr, fn func(tx *stm.Tx) error) (wrote bool, err error)
 
 // SetEmulator installs e as the emulator that Emulated attempts run on and
 // that software commits announce their writes to; nil uninstalls it. Call
