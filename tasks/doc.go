@@ -69,10 +69,23 @@
 // does. Tasks must add tasks from their bodies, not from commit hooks of
 // their own, for the order to be defined.
 //
+// Blocks: a worker takes a run of consecutive tasks (a block) and runs
+// their bodies one after another as one transaction, which waits for the
+// turn of the block's first task and commits the whole block; the turn
+// then passes once per block instead of once per task. The result is the
+// same as task by task: a block's commit validates every Var its tasks
+// read, its tasks' commit hooks run after the commit in task order, and a
+// task that returns an error or panics splits its block (the tasks before
+// it commit as a block, and the task runs alone, at its turn, so that its
+// error or panic is that of a run at its turn and rolls back only that
+// task). Blocks start at one task and grow while they commit at their
+// first run, up to 16 tasks, and shrink when a block runs again (it read
+// what an earlier block wrote) or splits.
+//
 // The price: commits are serial, one after another in task order, and
 // passing the turn from one worker to the next costs a cache-line transfer
-// between cores; so ordered mode pays off when bodies are long compared
-// with a commit, and tiny tasks run at about serial speed. A speculative
+// between cores; blocks spread that cost over their tasks, but ordered
+// mode pays off most when bodies are long compared with a commit. A speculative
 // run waits for its turn by polling, for a bounded time, and steps aside
 // (rolls back and waits outside any transaction, to run again at its turn)
 // when the task whose turn it is is not running its body: that task may be

@@ -64,7 +64,9 @@ const (
 func (p *Pool) runOrdered(ws *bodySlot, i int, fn func(*hybrid.Tx) error) error {
 	slot := &ws.task
 	defer slot.Store(-1)
-	if p.turn.Load() != int64(i) {
+	if p.turn.Load() == int64(i) {
+		p.blockCommitted() // a block would not have waited either
+	} else {
 		if p.doubt.Load() > doubtMax {
 			p.lessDoubt()
 		} else {
@@ -72,7 +74,7 @@ func (p *Pool) runOrdered(ws *bodySlot, i int, fn func(*hybrid.Tx) error) error 
 			err := stm.Atomically(func(tx *stm.Tx) error {
 				runs++
 				slot.Store(int64(i))
-				if p.speculate(tx, fn) != nil || !p.awaitTurn(i) {
+				if p.speculate(tx, fn) != nil || !p.awaitTurn(i, turnSpin) {
 					return errNotTurn
 				}
 				ws.seq.Store(tx, i)
@@ -80,8 +82,10 @@ func (p *Pool) runOrdered(ws *bodySlot, i int, fn func(*hybrid.Tx) error) error 
 			})
 			if err == nil && runs == 1 {
 				p.lessDoubt()
+				p.blockCommitted()
 			} else {
 				p.doubt.Add(doubtFail)
+				p.blockFailed(1)
 			}
 			if err == nil {
 				p.advance(i)
@@ -142,9 +146,9 @@ func (p *Pool) speculate(tx *stm.Tx, fn func(*hybrid.Tx) error) (err error) {
 }
 
 // awaitTurn waits for task i's turn inside a speculative transaction,
-// for at most turnSpin, and only while the task whose turn it is runs its
-// body (see turnStuck). It reports whether the turn came.
-func (p *Pool) awaitTurn(i int) bool {
+// for at most limit, and only while the block whose turn it is runs its
+// bodies (see turnStuck). It reports whether the turn came.
+func (p *Pool) awaitTurn(i int, limit time.Duration) bool {
 	if p.turn.Load() == int64(i) {
 		return true
 	}
@@ -164,7 +168,7 @@ func (p *Pool) awaitTurn(i int) bool {
 		} else if stuck++; stuck > turnStuck {
 			return false
 		}
-		if k&15 == 0 && time.Since(start) > turnSpin {
+		if k&15 == 0 && time.Since(start) > limit {
 			return false
 		}
 	}
@@ -194,7 +198,8 @@ func spin(n int) int {
 	return s
 }
 
-// runsBody reports whether a worker runs task t's body.
+// runsBody reports whether a worker runs the bodies of the block (or the
+// body of the task) that starts at task t.
 func (p *Pool) runsBody(t int64) bool {
 	for w := range p.inBody {
 		if p.inBody[w].task.Load() == t {

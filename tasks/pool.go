@@ -145,14 +145,20 @@ type Pool struct {
 	doubt    atomic.Int32 // how badly speculation fared lately (ordered.go)
 	turnCond sync.Cond    // on mu: tasks waiting for their turn outside a transaction
 	inBody   []bodySlot   // per worker
+	_        cpu.CacheLinePad
+	blk      atomic.Int32 // how many tasks an ordered worker claims as one block (ordered.go)
+	blkCeil  atomic.Int32 // past it, blk grows slowly
+	blkGood  atomic.Int32 // blocks that committed at one run since blk last changed
 }
 
-// bodySlot is an ordered worker's state: the task whose body it is running
-// (or -1), on a cache line of its own, and the Var that its speculative
-// commits write so that they validate.
+// bodySlot is an ordered worker's state: the first task of the block whose
+// bodies it is running (or -1), on a cache line of its own, the Var that its
+// speculative commits write so that they validate, and the task whose body
+// runs (read only by the worker itself).
 type bodySlot struct {
 	task atomic.Int64
 	seq  *stm.Var[int]
+	cur  int
 	_    cpu.CacheLinePad
 }
 
@@ -276,6 +282,9 @@ func (p *Pool) Run(ctx context.Context) error {
 	p.stopped.Store(false)
 	p.turn.Store(0)
 	p.doubt.Store(0)
+	p.blk.Store(1)
+	p.blkCeil.Store(maxBlock)
+	p.blkGood.Store(0)
 	for w := range p.inBody {
 		p.inBody[w].task.Store(-1)
 	}
@@ -344,12 +353,12 @@ func (p *Pool) stop(byCtx bool) {
 // batchSize is how many tasks a worker claims at once when avail are left
 // (in a share, or in the tasks added during the Run):
 // big batches while there is much left, single tasks at the end, so that
-// workers finish together (guided scheduling). Ordered tasks are claimed
-// one at a time, since a task waits for every task before it.
+// workers finish together (guided scheduling). In ordered mode, a worker
+// claims want tasks, one block (ordered.go).
 // sharers is how many workers take from the same tasks.
-func (p *Pool) batchSize(avail, sharers int) int {
-	if p.cfg.ordered {
-		return 1
+func (p *Pool) batchSize(avail, sharers, want int) int {
+	if want > 0 {
+		return want
 	}
 	return min(max(avail/(4*sharers), 1), 64)
 }
@@ -357,10 +366,10 @@ func (p *Pool) batchSize(avail, sharers int) int {
 // claimRun claims the next range of p.run for worker w, run[base:end]:
 // from its own share, then from the others'. ok is false once every share
 // is exhausted.
-func (p *Pool) claimRun(w int) (base, end int, ok bool) {
+func (p *Pool) claimRun(w, want int) (base, end int, ok bool) {
 	ns := len(p.shares)
 	for k := range ns {
-		if b, e, ok := p.claimShare(&p.shares[(w+k)%ns]); ok {
+		if b, e, ok := p.claimShare(&p.shares[(w+k)%ns], want); ok {
 			return b, e, true
 		}
 	}
@@ -368,12 +377,12 @@ func (p *Pool) claimRun(w int) (base, end int, ok bool) {
 }
 
 // claimShare claims the next range of share sh.
-func (p *Pool) claimShare(sh *share) (base, end int, ok bool) {
+func (p *Pool) claimShare(sh *share, want int) (base, end int, ok bool) {
 	cur := sh.next.Load()
 	if cur >= sh.end {
 		return 0, 0, false
 	}
-	k := int64(p.batchSize(int(sh.end-cur), 1))
+	k := int64(p.batchSize(int(sh.end-cur), 1, want))
 	b := sh.next.Add(k) - k
 	if b >= sh.end {
 		return 0, 0, false
@@ -383,7 +392,7 @@ func (p *Pool) claimShare(sh *share) (base, end int, ok bool) {
 
 // claimAdded returns the next batch of tasks added during the Run, waiting
 // while running tasks may still add some. ok is false when the Run is over.
-func (p *Pool) claimAdded() (batch []func(*hybrid.Tx) error, base int, ok bool) {
+func (p *Pool) claimAdded(want int) (batch []func(*hybrid.Tx) error, base int, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
@@ -393,7 +402,7 @@ func (p *Pool) claimAdded() (batch []func(*hybrid.Tx) error, base int, ok bool) 
 			return nil, 0, false
 		}
 		if avail := len(p.added) - p.addNext; avail > 0 {
-			k := p.batchSize(avail, p.cfg.workers)
+			k := min(p.batchSize(avail, p.cfg.workers, want), avail)
 			b := p.addNext
 			p.addNext += k
 			// Safe to read after the unlock: append never writes below
@@ -418,12 +427,13 @@ func (p *Pool) finished(k int) {
 }
 
 // work is a worker's loop: first ranges of the tasks added before Run,
-// then batches of those added since.
+// then batches of those added since. In ordered mode, each range is a
+// block (ordered.go).
 //
-// Cancellation is seen here, before each task, as well as by the
-// context.AfterFunc that Run installs: that one wakes idle workers and
-// ordered tasks waiting for their turn, but its goroutine may not be
-// scheduled while every core runs a worker.
+// Cancellation is seen here, before each task (each block, in ordered
+// mode), as well as by the context.AfterFunc that Run installs: that one
+// wakes idle workers and ordered tasks waiting for their turn, but its
+// goroutine may not be scheduled while every core runs a worker.
 func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
 	// The batch being run: tasks base+j, ..., base+end-1 (indices in the
 	// Run), from src[j:end].
@@ -433,35 +443,54 @@ func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
 		// Only runtime.Goexit in a task gets here with a batch unfinished:
 		// account for it so that Run does not wait for it.
 		if j < end {
-			p.fail(base+j, errors.New("runtime.Goexit called in the task"), true)
+			i := base + j
+			if p.cfg.ordered {
+				// A block runs its tasks one after another: the task
+				// that ended the goroutine is the one whose body ran.
+				if cur := p.inBody[w].cur; cur > i && cur < base+end {
+					i = cur
+				}
+			}
+			p.fail(i, errors.New("runtime.Goexit called in the task"), true)
 			p.finished(end - j)
 		}
 		wg.Done()
 	}()
 	fromRun := true
 	for {
+		serial, want := false, 0
+		if p.cfg.ordered {
+			serial, want = p.blockPlan()
+		}
 		if fromRun {
-			b, e, ok := p.claimRun(w)
+			b, e, ok := p.claimRun(w, want)
 			if !ok {
 				fromRun = false
 				continue
 			}
 			src, base, j, end = p.run[b:e], b, 0, e-b
 		} else {
-			batch, b, ok := p.claimAdded()
+			batch, b, ok := p.claimAdded(want)
 			if !ok {
 				return
 			}
 			src, base, j, end = batch, b, 0, len(batch)
 		}
-		for ; j < end; j++ {
+		for j < end {
 			select {
 			case <-done:
 				p.stop(true)
 			default:
 			}
-			if !p.stopped.Load() {
+			if p.stopped.Load() {
+				j = end
+				break
+			}
+			if p.cfg.ordered {
+				j += p.runBlock(w, base+j, src[j:end], serial)
+			} else {
 				p.runTask(w, base+j, src[j])
+				j++
 			}
 		}
 		p.finished(end)
