@@ -158,6 +158,7 @@ func hwStore[T any](tx *Tx, v *Var[T], x T) {
 	n.ts, n.depth = 0, 0
 	n.prev.Store(nil)
 	n.val = x
+	tx.wfilter |= wbit(h) // validateReads' findWrite, for emulated commits
 	tx.writes = append(tx.writes, writeEntry{h: h, node: &n.vnode})
 }
 
@@ -311,6 +312,7 @@ func (tx *Tx) hwBegin(c *hwContext) {
 	clear(tx.writes)
 	tx.reads = tx.reads[:0]
 	tx.writes = tx.writes[:0]
+	tx.wfilter = 0
 	tx.rindex, tx.windex = nil, nil
 	tx.rindexed = 0
 	tx.spLen = 0

@@ -30,7 +30,7 @@ func TestFastPathsInline(t *testing.T) {
 		`\(\*varHeader\)\.waiting`,
 		`\(\*varHeader\)\.link`,
 		`\(\*Tx\)\.checkGoroutine`,
-		`\(\*Tx\)\.addWrite`,
+		`\(\*Tx\)\.findWrite`,
 		`stamp`,
 	} {
 		if !regexp.MustCompile(`can inline ` + fn + `(\s|$)`).Match(out) {

@@ -5,12 +5,35 @@ import "unsafe"
 func unsafePointer[T any](p *T) unsafe.Pointer { return unsafe.Pointer(p) }
 
 // Logs are slices searched linearly while small (a handful of entries is the
-// common case and a scan beats hashing); past logIndexMin entries a map index
-// is built and kept up to date.
-const logIndexMin = 16
+// common case and a scan beats hashing); past logIndexMin entries (the read
+// log) or writeIndexMin entries (the write log) a map index is built and
+// kept up to date.
+//
+// Before any of that, findWrite asks a 64-bit filter of the Vars written in
+// the attempt (wfilter, one bit per Var address hash): a Load of a Var the
+// attempt has not written, the common case, costs one test instead of a
+// scan. The filter only gains bits while the attempt runs (a savepoint's
+// rollback leaves its bits set: a false positive costs a scan, never a
+// missed write) and is cleared when the write log is emptied.
+const (
+	logIndexMin   = 16
+	writeIndexMin = 64
+)
+
+// wbit returns h's bit in the write filter.
+func wbit(h *varHeader) uint64 {
+	return 1 << ((uint64(uintptr(unsafe.Pointer(h))) * 0x9E3779B97F4A7C15) >> 58)
+}
 
 // findWrite returns the index of the newest write entry for h, or -1.
 func (tx *Tx) findWrite(h *varHeader) int {
+	if tx.wfilter&wbit(h) == 0 {
+		return -1
+	}
+	return tx.findWriteSlow(h)
+}
+
+func (tx *Tx) findWriteSlow(h *varHeader) int {
 	if tx.windex != nil {
 		if i, ok := tx.windex[h]; ok {
 			return int(i)
@@ -27,8 +50,9 @@ func (tx *Tx) findWrite(h *varHeader) int {
 
 func (tx *Tx) addWrite(h *varHeader, n *vnode) {
 	tx.state = txActive // Load's inline path off: a Load may find the write
+	tx.wfilter |= wbit(h)
 	tx.writes = append(tx.writes, writeEntry{h: h, node: n})
-	if len(tx.writes) > logIndexMin {
+	if len(tx.writes) > writeIndexMin {
 		tx.indexWrite(h)
 	}
 }
@@ -43,7 +67,7 @@ func (tx *Tx) indexWrite(h *varHeader) {
 }
 
 func (tx *Tx) rebuildWriteIndex() {
-	if len(tx.writes) <= logIndexMin {
+	if len(tx.writes) <= writeIndexMin {
 		tx.windex = nil
 		return
 	}

@@ -279,3 +279,46 @@ func TestVarInit(t *testing.T) {
 	require.PanicsWithValue(t, "stm: Init of a nil Var", func() { nilVar.Init(1) })
 	require.Equal(t, 5, v.Peek())
 }
+
+// A transaction that writes many Vars reads its own writes back through the
+// write filter, the linear scan and (past writeIndexMin) the map index, and
+// a nested call that writes and fails leaves the outer writes readable and
+// its own gone, although its filter bits stay set.
+func TestManyWritesReadBack(t *testing.T) {
+	for _, n := range []int{3, writeIndexMin, writeIndexMin + 1, 300} {
+		vs := make([]*Var[int], n)
+		for i := range vs {
+			vs[i] = NewVar(-1)
+		}
+		others := make([]*Var[int], n)
+		for i := range others {
+			others[i] = NewVar(-2)
+		}
+		require.NoError(t, Atomically(func(tx *Tx) error {
+			for i, v := range vs {
+				v.Store(tx, i)
+			}
+			_ = Atomically(func(tx *Tx) error {
+				for i, v := range others {
+					v.Store(tx, i)
+				}
+				vs[0].Store(tx, 1000)
+				return errTest
+			})
+			for i, v := range vs {
+				if got := v.Load(tx); got != i {
+					t.Fatalf("n=%d: Var %d reads %d in its own transaction, want %d", n, i, got, i)
+				}
+			}
+			for i, v := range others {
+				if got := v.Load(tx); got != -2 {
+					t.Fatalf("n=%d: other Var %d reads %d after its nested write failed, want -2", n, i, got)
+				}
+			}
+			return nil
+		}))
+		for i, v := range vs {
+			require.Equal(t, i, v.Peek())
+		}
+	}
+}

@@ -32,6 +32,7 @@ type Tx struct {
 	rindex   map[*varHeader]int32 // built when reads grow large
 	rindexed int                  // reads[:rindexed] are in rindex
 	windex   map[*varHeader]int32 // built when writes grow large
+	wfilter  uint64               // a bit per Var written in the attempt (log.go)
 	spLen    int                  // writes below this index belong to an outer savepoint
 	sps      []savepoint
 
@@ -414,6 +415,7 @@ func (tx *Tx) begin() {
 		tx.reads = tx.reads[:0]
 		tx.writes = tx.writes[:0]
 	}
+	tx.wfilter = 0
 	if tx.rindex != nil || tx.windex != nil || tx.staleVar != nil {
 		tx.rindex, tx.windex, tx.staleVar = nil, nil, nil
 	}
@@ -493,4 +495,5 @@ func (tx *Tx) rollback() {
 	}
 	clear(tx.writes) // no Var kept past the length (leaveTx)
 	tx.writes = tx.writes[:0]
+	tx.wfilter = 0
 }
