@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/puzpuzpuz/xsync/v4"
 
@@ -136,6 +137,44 @@ func BenchmarkTxdsMap(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkTxdsMapGetRatio measures the Get target on one goroutine: Gets
+// of random keys of a 1,000-key map, each in its own transaction,
+// alternating in rounds of 4,096 with the same Gets on a
+// sync.RWMutex-guarded Go map, so that both see the same moment of a noisy
+// machine. It reports x-rwmutex, the txds time over the rwmutex time.
+func BenchmarkTxdsMapGetRatio(b *testing.B) {
+	const keys, round = 1000, 4096
+	tm := filledMap("txds", mapImpls[0].make, keys)
+	rw := filledMap("rwmutex", mapImpls[1].make, keys)
+	r := rand.New(rand.NewPCG(1, 2))
+	ks := make([]int, round)
+	var tTM, tRW time.Duration
+	var sink int
+	for b.Loop() {
+		for i := range ks {
+			ks[i] = r.IntN(keys)
+		}
+		t0 := time.Now()
+		for _, k := range ks {
+			v, _ := tm.Load(k)
+			sink += v
+		}
+		t1 := time.Now()
+		for _, k := range ks {
+			v, _ := rw.Load(k)
+			sink += v
+		}
+		tTM += t1.Sub(t0)
+		tRW += time.Since(t1)
+	}
+	if sink == 0 {
+		b.Fatal("no key found")
+	}
+	b.ReportMetric(float64(tTM.Nanoseconds())/float64(b.N*round), "ns/get")
+	b.ReportMetric(float64(tRW.Nanoseconds())/float64(b.N*round), "rwmutex-ns/get")
+	b.ReportMetric(tTM.Seconds()/tRW.Seconds(), "x-rwmutex")
 }
 
 // BenchmarkTxdsMapPutDistinct: each goroutine inserts keys of its own into
