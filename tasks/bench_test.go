@@ -106,6 +106,11 @@ func bench(b *testing.B, w workload) {
 			}
 			b.ReportMetric(float64(tPool.Nanoseconds())/float64(b.N*w.n), "ns/task")
 			b.ReportMetric(tSerial.Seconds()/tPool.Seconds(), "x-serial")
+			if !c.ordered {
+				blocks, inBlocks, reruns := tasks.BlockStats(p)
+				b.ReportMetric(float64(inBlocks)/float64(max(blocks, 1)), "tasks/block")
+				b.ReportMetric(float64(reruns)/float64(max(blocks, 1)), "reruns/block")
+			}
 			if c.ordered {
 				b.ReportMetric(tUnordered.Seconds()/tPool.Seconds(), "x-unordered")
 			}

@@ -73,7 +73,7 @@ func (p *Pool) blockPlan() (serial bool, want int) {
 // running again, and grows the block size.
 func (p *Pool) blockCommitted() {
 	b := p.blk.Load()
-	if b >= maxBlock {
+	if b >= maxBlock || p.blkFixed != 0 {
 		return
 	}
 	g := p.blkGood.Add(1)
@@ -91,6 +91,9 @@ func (p *Pool) blockCommitted() {
 // blockFailed shrinks the block size after a block of n tasks ran again or
 // was split.
 func (p *Pool) blockFailed(n int) {
+	if p.blkFixed != 0 {
+		return
+	}
 	nb := int32(max(n/2, 1))
 	p.blkGood.Store(0)
 	p.blkCeil.Store(nb)

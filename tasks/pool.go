@@ -149,17 +149,25 @@ type Pool struct {
 	blk      atomic.Int32 // how many tasks an ordered worker claims as one block (ordered.go)
 	blkCeil  atomic.Int32 // past it, blk grows slowly
 	blkGood  atomic.Int32 // blocks that committed at one run since blk last changed
+	blkFixed int32        // tests: a block size that does not adapt (0: it adapts)
 }
 
-// bodySlot is an ordered worker's state: the first task of the block whose
-// bodies it is running (or -1), on a cache line of its own, the Var that its
-// speculative commits write so that they validate, and the task whose body
-// runs (read only by the worker itself).
+// bodySlot is a worker's state, on a cache line of its own. In ordered
+// mode: the first task of the block whose bodies it is running (or -1),
+// and the Var that its speculative commits write so that they validate.
+// In both modes: the task whose body runs (cur), and without Ordered the
+// first task of the block that runs and has not committed (from); these
+// two are read only by the worker itself.
 type bodySlot struct {
 	task atomic.Int64
 	seq  *stm.Var[int]
 	cur  int
-	_    cpu.CacheLinePad
+	from int
+	// Counters of the worker's blocks without Ordered, since New: blocks
+	// of more than one task that committed, their tasks, and their runs
+	// beyond the first. Read by tests once Run has returned.
+	blocks, blockTasks, reruns int
+	_                          cpu.CacheLinePad
 }
 
 // share is a range of p.run: next is the index of its first task not
@@ -180,10 +188,10 @@ func New(opts ...Option) *Pool {
 		p.shares = make([]share, p.cfg.workers)
 	}
 	p.turnCond.L = &p.mu
-	if p.cfg.ordered {
-		p.inBody = make([]bodySlot, p.cfg.workers)
-		for i := range p.inBody {
-			p.inBody[i].task.Store(-1)
+	p.inBody = make([]bodySlot, p.cfg.workers)
+	for i := range p.inBody {
+		p.inBody[i].task.Store(-1)
+		if p.cfg.ordered {
 			p.inBody[i].seq = stm.NewVar(0)
 		}
 	}
@@ -282,11 +290,13 @@ func (p *Pool) Run(ctx context.Context) error {
 	p.stopped.Store(false)
 	p.turn.Store(0)
 	p.doubt.Store(0)
-	p.blk.Store(1)
+	p.blk.Store(max(p.blkFixed, 1))
 	p.blkCeil.Store(maxBlock)
 	p.blkGood.Store(0)
 	for w := range p.inBody {
-		p.inBody[w].task.Store(-1)
+		ws := &p.inBody[w]
+		ws.task.Store(-1)
+		ws.cur, ws.from = -1, -1
 	}
 	p.mu.Unlock()
 
@@ -444,12 +454,20 @@ func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
 		// account for it so that Run does not wait for it.
 		if j < end {
 			i := base + j
-			if p.cfg.ordered {
-				// A block runs its tasks one after another: the task
-				// that ended the goroutine is the one whose body ran.
-				if cur := p.inBody[w].cur; cur > i && cur < base+end {
-					i = cur
+			// A block runs its tasks one after another: the task that
+			// ended the goroutine is the one whose body ran.
+			ws := &p.inBody[w]
+			if cur := ws.cur; cur > i && cur < base+end {
+				if !p.cfg.ordered {
+					// The tasks of its block that ran before it rolled
+					// back with it: they run again, each on its own,
+					// as they would have committed before it started.
+					for k := max(ws.from, i); k < cur; k++ {
+						ws.from, ws.cur = k, k
+						p.runTask(w, k, src[k-base])
+					}
 				}
+				i = cur
 			}
 			p.fail(i, errors.New("runtime.Goexit called in the task"), true)
 			p.finished(end - j)
@@ -489,8 +507,8 @@ func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
 			if p.cfg.ordered {
 				j += p.runBlock(w, base+j, src[j:end], serial)
 			} else {
-				p.runTask(w, base+j, src[j])
-				j++
+				k := min(int(p.blk.Load()), end-j)
+				j += p.runUBlock(w, base+j, src[j:j+k])
 			}
 		}
 		p.finished(end)
