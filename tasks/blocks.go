@@ -9,7 +9,8 @@ import (
 	"github.com/hytm/hytm/stm"
 )
 
-// Blocks (ordered mode). Passing the turn from one worker to another costs
+// Blocks (ordered mode; without Ordered, see ublocks.go, which shares the
+// block size and its counters below). Passing the turn from one worker to another costs
 // a cache-line transfer between cores, so an ordered worker claims a block
 // of consecutive tasks and runs their bodies one after another in one
 // transaction, which waits for the block's turn (the turn of its first
@@ -41,9 +42,10 @@ import (
 // speculate (doubt, ordered.go), blocks run at their turn and take
 // maxBlock tasks.
 
-// maxBlock bounds the tasks of one block: a block's transaction holds all
-// of their reads and writes, and a larger block re-runs more work when an
-// earlier block changes something it read. Measured on 2 workers, 32- and
+// maxBlock bounds the tasks of one block (in both modes): a block's
+// transaction holds all of their reads and writes (in hardware, all of
+// them must fit the L1 data cache), and a larger block re-runs more work
+// when an earlier block changes something it read. Measured on 2 workers, 32- and
 // 64-task blocks ran the train schedule at 0.56–0.66x the unordered pool
 // against 0.75–0.78x for 16, and did not run interest faster.
 const maxBlock = 16

@@ -94,8 +94,16 @@ func (e *PanicError) Unwrap() error {
 // pool stopped; it is not reported.
 var errHalted = errors.New("tasks: pool stopped")
 
-// A Pool runs tasks, each as its own transaction, on a fixed number of
-// worker goroutines. Make one with [New]; the zero Pool is not usable.
+// A Pool runs tasks as transactions on a fixed number of worker
+// goroutines. Make one with [New]; the zero Pool is not usable.
+//
+// Consecutive tasks that a worker runs may share one transaction (a block,
+// see the package documentation): their bodies run one after another in
+// it, and it commits them together. That keeps the serial illusion, since
+// a block's effects are those of its tasks run one after another, and it
+// spares all but one begin and commit per block. A task that fails,
+// panics, calls Retry or calls Inevitable leaves its block and runs as its
+// own transaction.
 //
 // A Pool is safe for concurrent use: Add may be called from any goroutine,
 // including from inside running tasks.
@@ -198,9 +206,10 @@ func New(opts ...Option) *Pool {
 	return p
 }
 
-// Add adds a task: fn runs later, on a worker, as one transaction
-// (hybrid.Atomically(fn)); it may run more than once, as every transaction
-// body may.
+// Add adds a task: fn runs later, on a worker, as a transaction
+// (hybrid.Atomically(fn), or one that runs fn after the bodies of the
+// tasks before it in its block); it may run more than once, as every
+// transaction body may.
 //
 // Called inside a transaction (typically inside a running task, on its
 // goroutine), Add takes effect when that transaction commits
@@ -245,7 +254,10 @@ func (p *Pool) add(fn func(*hybrid.Tx) error) {
 // and returns when all of them have committed or failed, or the pool
 // stopped and the running ones have finished. Tasks run in parallel on the
 // pool's workers; the result is that of running them one after another in
-// some order (in the order added, with [Ordered]).
+// some order (in the order added, with [Ordered]). Consecutive tasks may
+// commit together as one transaction (a block), in which they run one
+// after another: their effects, and what each of them sees, are those of
+// that serial order.
 //
 // Run returns nil if every task committed; otherwise the errors of the
 // tasks that failed, each as a [*TaskError], joined by errors.Join, with
@@ -438,10 +450,10 @@ func (p *Pool) finished(k int) {
 
 // work is a worker's loop: first ranges of the tasks added before Run,
 // then batches of those added since. In ordered mode, each range is a
-// block (ordered.go).
+// block (ordered.go); otherwise each range runs in blocks of up to blk
+// tasks (ublocks.go).
 //
-// Cancellation is seen here, before each task (each block, in ordered
-// mode), as well as by the context.AfterFunc that Run installs: that one
+// Cancellation is seen here, before each block, as well as by the context.AfterFunc that Run installs: that one
 // wakes idle workers and ordered tasks waiting for their turn, but its
 // goroutine may not be scheduled while every core runs a worker.
 func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
