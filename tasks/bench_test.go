@@ -18,6 +18,9 @@ import (
 //	x-serial     serial baseline time / pool time (above 1: the pool is faster)
 //	x-unordered  unordered pool (same workers) time / ordered pool time
 //	ns/task      the pool's time per task
+//	tasks/block  without Ordered, the mean size of the blocks of more than
+//	             one task that committed (over every batch of the benchmark)
+//	reruns/block without Ordered, their runs beyond the first, per block
 //
 // The serial baselines: for interest, conflict and overhead, the same
 // transactions one after another on one goroutine (hybrid.Atomically per
