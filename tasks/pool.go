@@ -519,6 +519,8 @@ func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
 			if p.cfg.ordered {
 				j += p.runBlock(w, base+j, src[j:end], serial)
 			} else {
+				// blk is only a size: any value it holds is correct, and
+				// the load orders nothing.
 				k := min(int(p.blk.Load()), end-j)
 				j += p.runUBlock(w, base+j, src[j:j+k])
 			}
