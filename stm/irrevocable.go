@@ -116,6 +116,9 @@ func (tx *Tx) commitIrrevocable() {
 // its Stores are discarded as usual, but its side effects stay done.
 func (tx *Tx) Inevitable() {
 	tx.check()
+	if tx.yield != nil {
+		panic(ctlYield) // the caller runs the body again on its own (setYield)
+	}
 	if tx.irrevocable {
 		tx.inevitable = true
 		return

@@ -1,5 +1,7 @@
 package stm
 
+import _ "unsafe" // go:linkname
+
 // waiter is a transaction blocked in Retry. It is part of the worker, so
 // blocking allocates nothing after the first time.
 type waiter struct {
@@ -23,6 +25,27 @@ func (tx *Tx) Retry() {
 		hwNeedsSoftware(tx)
 	}
 	panic(ctlRetry)
+}
+
+// setYield makes the running software attempt of tx yield instead of
+// waiting in Retry or becoming inevitable: a Retry that leaves the body (one
+// that OrElse does not catch in a branch) or a call of Inevitable ends the
+// attempt, rolls it back, and Atomically returns err (non-nil). It lasts
+// until the transaction ends; each attempt's body sets it again. In a
+// hardware attempt it does nothing (Retry and Inevitable move the
+// transaction to software first, where the body sets it again).
+//
+// Package tasks runs several tasks' bodies as one transaction (a block);
+// a task that retries or asks for inevitability must not hold the whole
+// block, so the block yields and the task then runs as a transaction of
+// its own, where Retry waits and Inevitable holds as usual. It is reached
+// through internal/hwlink.
+//
+//go:linkname setYield
+func setYield(tx *Tx, err error) {
+	if tx.hw == nil {
+		tx.yield = err
+	}
 }
 
 // OrElse returns a body that runs fns in order until one does not call

@@ -68,6 +68,10 @@ type Tx struct {
 	g       uintptr         // the goroutine running the transaction (misuse check)
 	ctx     context.Context // ends Retry waits (AtomicallyContext); nil: none
 
+	// yield, when set, ends the attempt instead of a Retry wait or of
+	// Inevitable: Atomically returns it (retry.go, setYield).
+	yield error
+
 	w *worker
 
 	rep *txReport // conflict reporting state, nil until reporting is used (report.go)
@@ -234,6 +238,7 @@ const (
 	ctlAbort
 	ctlHW      // a hardware attempt ended (hybrid)
 	ctlRestart // a read-only attempt needs the read log: run again, logged (site.go)
+	ctlYield   // Inevitable in an attempt that yields (retry.go, setYield)
 )
 
 // run executes the transaction until it commits, returns an error, or panics,
@@ -253,7 +258,7 @@ func (tx *Tx) run(fn func(tx *Tx) error) (err error, wrote bool) {
 		err, done = tx.attempts(fn)
 	}
 	wrote = err == nil && len(tx.writes) > 0
-	tx.ctx = nil
+	tx.ctx, tx.yield = nil, nil
 	if len(tx.hooks) == 0 {
 		leaveTx(tx.w)
 		return err, wrote
@@ -281,7 +286,7 @@ func (tx *Tx) abandon() {
 		tx.endSlow()
 	}
 	tx.inevitable = false
-	tx.ctx = nil
+	tx.ctx, tx.yield = nil, nil
 	tx.leaveGate()
 	tx.w.slot.Unpin()
 	leaveTx(tx.w)
@@ -360,7 +365,15 @@ func (tx *Tx) afterControl() (err error, done bool) {
 		tx.rollback()
 		tx.end()
 		tx.attempt-- // not an attempt: the body had not finished
-	case ctlRetry:
+	case ctlRetry, ctlYield:
+		if tx.yield != nil {
+			// The caller ends the transaction instead of waiting
+			// (setYield): nothing of the attempt remains.
+			tx.rollback()
+			tx.end()
+			tx.leaveGate()
+			return tx.yield, true
+		}
 		if tx.state == txRO || tx.unlogged {
 			// No read set to wait on: run logged (site.go), then wait.
 			markSiteLogged(tx.site)

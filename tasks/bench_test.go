@@ -18,6 +18,9 @@ import (
 //	x-serial     serial baseline time / pool time (above 1: the pool is faster)
 //	x-unordered  unordered pool (same workers) time / ordered pool time
 //	ns/task      the pool's time per task
+//	tasks/block  without Ordered, the mean size of the blocks of more than
+//	             one task that committed (over every batch of the benchmark)
+//	reruns/block without Ordered, their runs beyond the first, per block
 //
 // The serial baselines: for interest, conflict and overhead, the same
 // transactions one after another on one goroutine (hybrid.Atomically per
@@ -106,6 +109,11 @@ func bench(b *testing.B, w workload) {
 			}
 			b.ReportMetric(float64(tPool.Nanoseconds())/float64(b.N*w.n), "ns/task")
 			b.ReportMetric(tSerial.Seconds()/tPool.Seconds(), "x-serial")
+			if !c.ordered {
+				blocks, inBlocks, reruns := tasks.BlockStats(p)
+				b.ReportMetric(float64(inBlocks)/float64(max(blocks, 1)), "tasks/block")
+				b.ReportMetric(float64(reruns)/float64(max(blocks, 1)), "reruns/block")
+			}
 			if c.ordered {
 				b.ReportMetric(tUnordered.Seconds()/tPool.Seconds(), "x-unordered")
 			}

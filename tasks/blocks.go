@@ -9,7 +9,8 @@ import (
 	"github.com/hytm/hytm/stm"
 )
 
-// Blocks (ordered mode). Passing the turn from one worker to another costs
+// Blocks (ordered mode; without Ordered, see ublocks.go, which shares the
+// block size and its counters below). Passing the turn from one worker to another costs
 // a cache-line transfer between cores, so an ordered worker claims a block
 // of consecutive tasks and runs their bodies one after another in one
 // transaction, which waits for the block's turn (the turn of its first
@@ -41,9 +42,10 @@ import (
 // speculate (doubt, ordered.go), blocks run at their turn and take
 // maxBlock tasks.
 
-// maxBlock bounds the tasks of one block: a block's transaction holds all
-// of their reads and writes, and a larger block re-runs more work when an
-// earlier block changes something it read. Measured on 2 workers, 32- and
+// maxBlock bounds the tasks of one block (in both modes): a block's
+// transaction holds all of their reads and writes (in hardware, all of
+// them must fit the L1 data cache), and a larger block re-runs more work
+// when an earlier block changes something it read. Measured on 2 workers, 32- and
 // 64-task blocks ran the train schedule at 0.56–0.66x the unordered pool
 // against 0.75–0.78x for 16, and did not run interest faster.
 const maxBlock = 16
@@ -73,7 +75,7 @@ func (p *Pool) blockPlan() (serial bool, want int) {
 // running again, and grows the block size.
 func (p *Pool) blockCommitted() {
 	b := p.blk.Load()
-	if b >= maxBlock {
+	if b >= maxBlock || p.blkFixed != 0 {
 		return
 	}
 	g := p.blkGood.Add(1)
@@ -91,6 +93,9 @@ func (p *Pool) blockCommitted() {
 // blockFailed shrinks the block size after a block of n tasks ran again or
 // was split.
 func (p *Pool) blockFailed(n int) {
+	if p.blkFixed != 0 {
+		return
+	}
 	nb := int32(max(n/2, 1))
 	p.blkGood.Store(0)
 	p.blkCeil.Store(nb)

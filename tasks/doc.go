@@ -1,7 +1,8 @@
 // Package tasks gives hytm's programming model from the PyPy-STM talk: the
 // illusion of serial execution. Add tasks to a pool and run them all; each
-// task runs as its own transaction, on one of several worker goroutines,
-// and the result is that of running the tasks one after another.
+// task runs as a transaction, on one of several worker goroutines (several
+// consecutive tasks may share one transaction, see Blocks), and the result
+// is that of running the tasks one after another.
 //
 //	p := tasks.New()
 //	for _, acct := range accounts {
@@ -14,15 +15,17 @@
 //
 // # Serial illusion
 //
-// In Go memory-model terms: every task that commits is one transaction
-// (hybrid.Atomically), so the tasks' effects on Vars are as if the committed
-// tasks ran one at a time, each under one global mutex, in some order (the
-// order they were added, with [Ordered]); the commit of a task
-// synchronizes before every task that observes its Stores, and before Run
-// returns. No task sees another's partial effects; no lock appears in user
+// In Go memory-model terms: every task that commits does so in one
+// transaction (hybrid.Atomically), alone or with the tasks of its block,
+// which ran one after another in it; so the tasks' effects on Vars are as
+// if the committed tasks ran one at a time, each under one global mutex,
+// in some order (the order they were added, with [Ordered]); the commit
+// of a task synchronizes before every task that observes its Stores, and
+// before Run returns. No task sees another's partial effects; no lock appears in user
 // code. What the illusion does not cover is what transactions never cover:
 // memory outside Vars, and side effects. A task body may run more than once
-// (after a conflict, and in ordered mode while it waits for its turn), so it
+// (after a conflict, of its own or of another task in its block, when its
+// block splits, and in ordered mode while it waits for its turn), so it
 // must keep to Loads and Stores; I/O goes into a commit hook,
 // [stm.Tx.AfterCommit], which runs once, after the commit, outside the
 // transaction. Add is itself such a hook when called inside a task: the new
@@ -35,6 +38,39 @@
 // raised again by Run on its caller's goroutine as a [*PanicError] that
 // carries the task's stack, once every worker has exited. Cancelling the
 // context stops the pool the same way.
+//
+// # Blocks
+//
+// A transaction costs more than a task that does little: its begin and
+// commit, and a global clock that every writing commit ticks, a cache line
+// that the cores' commits take from one another. So a worker runs the
+// consecutive tasks it has claimed in blocks: the bodies of a block run one
+// after another in one transaction, which commits them all at once. A
+// block is the serial composition of its tasks (each sees what the tasks
+// before it in the block stored, and they commit or roll back together),
+// so the result is still that of running every task one after another:
+// the tasks of the block, in order, take one place in the serial order.
+// The commit hooks of a block's tasks run after its commit, in task order,
+// once each; tasks added by its tasks join the pool then.
+//
+// A block never changes what one task sees or does. A task that returns
+// an error or panics splits its block: the block rolls back, the tasks
+// before it commit as a block, and the task runs again alone, as its own
+// transaction, so that its error or panic is that of a run on its own and
+// rolls back only that task. A task that calls [stm.Tx.Retry] splits its
+// block the same way, and then waits alone, so that the tasks before it
+// commit and a task that waits never holds other tasks (another task, on
+// another worker, may be waiting for them). A task that calls
+// [stm.Tx.Inevitable] runs alone too: what it does after Inevitable
+// happens once, in its own commit. Retry inside an [stm.OrElse] branch
+// moves on to the next branch as usual and splits nothing.
+//
+// Blocks start at one task and grow, up to 16, while they commit at their
+// first run; a block that conflicts (it commits only at a second run, or is
+// split in two after a second conflict) halves the size, so that tasks
+// that conflict with one another run in small blocks. With hardware
+// transactions, a block runs in hardware first, like any transaction; one
+// that does not fit the hardware's capacity runs in software.
 //
 // # Ordered mode
 //

@@ -94,8 +94,16 @@ func (e *PanicError) Unwrap() error {
 // pool stopped; it is not reported.
 var errHalted = errors.New("tasks: pool stopped")
 
-// A Pool runs tasks, each as its own transaction, on a fixed number of
-// worker goroutines. Make one with [New]; the zero Pool is not usable.
+// A Pool runs tasks as transactions on a fixed number of worker
+// goroutines. Make one with [New]; the zero Pool is not usable.
+//
+// Consecutive tasks that a worker runs may share one transaction (a block,
+// see the package documentation): their bodies run one after another in
+// it, and it commits them together. That keeps the serial illusion, since
+// a block's effects are those of its tasks run one after another, and it
+// spares all but one begin and commit per block. A task that fails,
+// panics, calls Retry or calls Inevitable leaves its block and runs as its
+// own transaction.
 //
 // A Pool is safe for concurrent use: Add may be called from any goroutine,
 // including from inside running tasks.
@@ -149,17 +157,25 @@ type Pool struct {
 	blk      atomic.Int32 // how many tasks an ordered worker claims as one block (ordered.go)
 	blkCeil  atomic.Int32 // past it, blk grows slowly
 	blkGood  atomic.Int32 // blocks that committed at one run since blk last changed
+	blkFixed int32        // tests: a block size that does not adapt (0: it adapts)
 }
 
-// bodySlot is an ordered worker's state: the first task of the block whose
-// bodies it is running (or -1), on a cache line of its own, the Var that its
-// speculative commits write so that they validate, and the task whose body
-// runs (read only by the worker itself).
+// bodySlot is a worker's state, on a cache line of its own. In ordered
+// mode: the first task of the block whose bodies it is running (or -1),
+// and the Var that its speculative commits write so that they validate.
+// In both modes: the task whose body runs (cur), and without Ordered the
+// first task of the block that runs and has not committed (from); these
+// two are read only by the worker itself.
 type bodySlot struct {
 	task atomic.Int64
 	seq  *stm.Var[int]
 	cur  int
-	_    cpu.CacheLinePad
+	from int
+	// Counters of the worker's blocks without Ordered, since New: blocks
+	// of more than one task that committed, their tasks, and their runs
+	// beyond the first. Read by tests once Run has returned.
+	blocks, blockTasks, reruns int
+	_                          cpu.CacheLinePad
 }
 
 // share is a range of p.run: next is the index of its first task not
@@ -180,19 +196,20 @@ func New(opts ...Option) *Pool {
 		p.shares = make([]share, p.cfg.workers)
 	}
 	p.turnCond.L = &p.mu
-	if p.cfg.ordered {
-		p.inBody = make([]bodySlot, p.cfg.workers)
-		for i := range p.inBody {
-			p.inBody[i].task.Store(-1)
+	p.inBody = make([]bodySlot, p.cfg.workers)
+	for i := range p.inBody {
+		p.inBody[i].task.Store(-1)
+		if p.cfg.ordered {
 			p.inBody[i].seq = stm.NewVar(0)
 		}
 	}
 	return p
 }
 
-// Add adds a task: fn runs later, on a worker, as one transaction
-// (hybrid.Atomically(fn)); it may run more than once, as every transaction
-// body may.
+// Add adds a task: fn runs later, on a worker, as a transaction
+// (hybrid.Atomically(fn), or one that runs fn after the bodies of the
+// tasks before it in its block); it may run more than once, as every
+// transaction body may.
 //
 // Called inside a transaction (typically inside a running task, on its
 // goroutine), Add takes effect when that transaction commits
@@ -237,7 +254,10 @@ func (p *Pool) add(fn func(*hybrid.Tx) error) {
 // and returns when all of them have committed or failed, or the pool
 // stopped and the running ones have finished. Tasks run in parallel on the
 // pool's workers; the result is that of running them one after another in
-// some order (in the order added, with [Ordered]).
+// some order (in the order added, with [Ordered]). Consecutive tasks may
+// commit together as one transaction (a block), in which they run one
+// after another: their effects, and what each of them sees, are those of
+// that serial order.
 //
 // Run returns nil if every task committed; otherwise the errors of the
 // tasks that failed, each as a [*TaskError], joined by errors.Join, with
@@ -282,11 +302,13 @@ func (p *Pool) Run(ctx context.Context) error {
 	p.stopped.Store(false)
 	p.turn.Store(0)
 	p.doubt.Store(0)
-	p.blk.Store(1)
+	p.blk.Store(max(p.blkFixed, 1))
 	p.blkCeil.Store(maxBlock)
 	p.blkGood.Store(0)
 	for w := range p.inBody {
-		p.inBody[w].task.Store(-1)
+		ws := &p.inBody[w]
+		ws.task.Store(-1)
+		ws.cur, ws.from = -1, -1
 	}
 	p.mu.Unlock()
 
@@ -428,10 +450,10 @@ func (p *Pool) finished(k int) {
 
 // work is a worker's loop: first ranges of the tasks added before Run,
 // then batches of those added since. In ordered mode, each range is a
-// block (ordered.go).
+// block (ordered.go); otherwise each range runs in blocks of up to blk
+// tasks (ublocks.go).
 //
-// Cancellation is seen here, before each task (each block, in ordered
-// mode), as well as by the context.AfterFunc that Run installs: that one
+// Cancellation is seen here, before each block, as well as by the context.AfterFunc that Run installs: that one
 // wakes idle workers and ordered tasks waiting for their turn, but its
 // goroutine may not be scheduled while every core runs a worker.
 func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
@@ -444,12 +466,20 @@ func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
 		// account for it so that Run does not wait for it.
 		if j < end {
 			i := base + j
-			if p.cfg.ordered {
-				// A block runs its tasks one after another: the task
-				// that ended the goroutine is the one whose body ran.
-				if cur := p.inBody[w].cur; cur > i && cur < base+end {
-					i = cur
+			// A block runs its tasks one after another: the task that
+			// ended the goroutine is the one whose body ran.
+			ws := &p.inBody[w]
+			if cur := ws.cur; cur > i && cur < base+end {
+				if !p.cfg.ordered {
+					// The tasks of its block that ran before it rolled
+					// back with it: they run again, each on its own,
+					// as they would have committed before it started.
+					for k := max(ws.from, i); k < cur; k++ {
+						ws.from, ws.cur = k, k
+						p.runTask(w, k, src[k-base])
+					}
 				}
+				i = cur
 			}
 			p.fail(i, errors.New("runtime.Goexit called in the task"), true)
 			p.finished(end - j)
@@ -489,8 +519,10 @@ func (p *Pool) work(w int, wg *sync.WaitGroup, done <-chan struct{}) {
 			if p.cfg.ordered {
 				j += p.runBlock(w, base+j, src[j:end], serial)
 			} else {
-				p.runTask(w, base+j, src[j])
-				j++
+				// blk is only a size: any value it holds is correct, and
+				// the load orders nothing.
+				k := min(int(p.blk.Load()), end-j)
+				j += p.runUBlock(w, base+j, src[j:j+k])
 			}
 		}
 		p.finished(end)

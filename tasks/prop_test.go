@@ -3,6 +3,7 @@ package tasks_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -246,4 +247,278 @@ func TestAfterCommitExactlyOnceUnderAborts(t *testing.T) {
 		}
 		t.Logf("%d attempts for %d commits", total, 2*n)
 	})
+}
+
+// Without Ordered, the result must be that of some serial order of the
+// committed tasks. A rapid program of tasks whose every access is recorded
+// lets the test check that directly: each Var holds the id of the task
+// that wrote it last (+1; 0 is the initial value), a task's write is a
+// read followed by a store of its own id, and each committed task reports
+// in a commit hook which writer it saw for each Var. Those reports give
+// each Var's version order (a writer follows the writer it read) and the
+// serialization graph (a task follows the writer it read from and precedes
+// the next writer of what it only read); the pool's execution is
+// serializable exactly when that graph has no cycle, no two writers follow
+// the same version (a lost update), and every task saw one version per
+// Var and only committed ones.
+
+type uaccess struct {
+	write bool
+	v     int
+}
+
+type utask struct {
+	steps []uaccess
+	fail  bool // fail when the ids seen sum to a multiple of 3
+	adds  []int
+}
+
+type uprog struct {
+	nvars int
+	roots []utask
+	tmpls []utask // template k adds only templates above k
+	block int     // tasks.FixBlock, 0: adaptive
+}
+
+func drawUProg(t *rapid.T) uprog {
+	p := uprog{nvars: rapid.IntRange(1, 5).Draw(t, "nvars")}
+	draw := func(label string, addFrom, ntmpl int) utask {
+		var ut utask
+		for range rapid.IntRange(0, 4).Draw(t, label+"-steps") {
+			ut.steps = append(ut.steps, uaccess{
+				write: rapid.Bool().Draw(t, label+"-write"),
+				v:     rapid.IntRange(0, p.nvars-1).Draw(t, label+"-var"),
+			})
+		}
+		ut.fail = rapid.IntRange(0, 5).Draw(t, label+"-fail") == 0
+		if addFrom < ntmpl {
+			for range rapid.IntRange(0, 2).Draw(t, label+"-adds") {
+				ut.adds = append(ut.adds, rapid.IntRange(addFrom, ntmpl-1).Draw(t, label+"-add"))
+			}
+		}
+		return ut
+	}
+	ntmpl := rapid.IntRange(0, 3).Draw(t, "ntmpl")
+	for k := range ntmpl {
+		p.tmpls = append(p.tmpls, draw("tmpl", k+1, ntmpl))
+	}
+	for range rapid.IntRange(1, 120).Draw(t, "nroots") {
+		p.roots = append(p.roots, draw("root", 0, ntmpl))
+	}
+	p.block = rapid.SampledFrom([]int{0, 2, 4, 16}).Draw(t, "block")
+	return p
+}
+
+// useen is what a committed task reported: for each Var, the writer it saw
+// (-1: the initial value; unone: it did not access the Var; utwo: it saw
+// two versions), and whether it wrote it.
+type useen struct {
+	from  []int
+	wrote []bool
+}
+
+const (
+	unone = -3
+	utwo  = -2
+)
+
+func (p uprog) run(t *rapid.T, workers int) (committed map[int]useen, failed []int, blocks int) {
+	vars := make([]*hybrid.Var[int], p.nvars)
+	for i := range vars {
+		vars[i] = hybrid.NewVar(0)
+	}
+	var mu sync.Mutex
+	committed = map[int]useen{}
+	pool := tasks.New(tasks.Workers(workers))
+	tasks.FixBlock(pool, p.block)
+	var mk func(ut utask, id int) func(*hybrid.Tx) error
+	mk = func(ut utask, id int) func(*hybrid.Tx) error {
+		return func(tx *hybrid.Tx) error {
+			if id%4 == 0 {
+				runtime.Gosched() // let other workers' blocks interleave
+			}
+			s := useen{from: make([]int, p.nvars), wrote: make([]bool, p.nvars)}
+			for v := range s.from {
+				s.from[v] = unone
+			}
+			sum := 0
+			for _, a := range ut.steps {
+				seen := vars[a.v].Load(tx) - 1 // the writer's id, -1: the initial value
+				if !s.wrote[a.v] {
+					if s.from[a.v] == unone {
+						s.from[a.v] = seen
+						sum += seen + 1
+					} else if s.from[a.v] != seen {
+						s.from[a.v] = utwo // reported by checkSerializable
+					}
+				}
+				if a.write {
+					vars[a.v].Store(tx, id+1)
+					s.wrote[a.v] = true
+				}
+			}
+			if ut.fail && sum%3 == 0 {
+				return fmt.Errorf("id %d", id)
+			}
+			for j, a := range ut.adds {
+				pool.Add(mk(p.tmpls[a], (id+1)*1000+j))
+			}
+			tx.AfterCommit(func() {
+				mu.Lock()
+				committed[id] = s
+				mu.Unlock()
+			})
+			return nil
+		}
+	}
+	for id, ut := range p.roots {
+		pool.Add(mk(ut, id))
+	}
+	if err := pool.Run(context.Background()); err != nil {
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			var te *tasks.TaskError
+			require.ErrorAs(t, e, &te)
+			var id int
+			_, serr := fmt.Sscanf(te.Err.Error(), "id %d", &id)
+			require.NoError(t, serr)
+			failed = append(failed, id)
+		}
+	}
+	b, _, _ := tasks.BlockStats(pool)
+	// The final values must be the last version of each Var's order.
+	final := make([]int, p.nvars)
+	for i, v := range vars {
+		final[i] = v.Peek() - 1
+	}
+	checkSerializable(t, p, committed, failed, final)
+	return committed, failed, b
+}
+
+// checkSerializable checks the reports of run as described above.
+func checkSerializable(t *rapid.T, p uprog, committed map[int]useen, failed []int, final []int) {
+	// Every task that should exist committed or failed, once.
+	want := map[int]utask{}
+	for id, ut := range p.roots {
+		want[id] = ut
+	}
+	for changed := true; changed; {
+		changed = false
+		for id, ut := range want {
+			if _, ok := committed[id]; !ok {
+				continue
+			}
+			for j, a := range ut.adds {
+				if _, ok := want[(id+1)*1000+j]; !ok {
+					want[(id+1)*1000+j] = p.tmpls[a]
+					changed = true
+				}
+			}
+		}
+	}
+	for _, id := range failed {
+		_, dup := committed[id]
+		require.False(t, dup, "task %d both failed and committed", id)
+	}
+	require.Len(t, slices.Compact(slices.Sorted(slices.Values(failed))), len(failed), "a failure reported twice")
+	require.Equal(t, len(want), len(committed)+len(failed), "tasks run: %d committed, %d failed, want %d", len(committed), len(failed), len(want))
+
+	// Version orders: next[v][w] is the writer that followed w (-1: the initial value).
+	next := make([]map[int]int, p.nvars)
+	for v := range next {
+		next[v] = map[int]int{}
+	}
+	for id, s := range committed {
+		for v, w := range s.from {
+			require.NotEqual(t, utwo, w, "task %d saw two versions of Var %d", id, v)
+			if w == unone {
+				continue
+			}
+			if w >= 0 {
+				_, ok := committed[w]
+				require.True(t, ok, "task %d saw Var %d written by %d, which did not commit", id, v, w)
+			}
+			if s.wrote[v] {
+				if u, dup := next[v][w]; dup {
+					t.Fatalf("lost update: tasks %d and %d both overwrote Var %d's version by %d", u, id, v, w)
+				}
+				next[v][w] = id
+			}
+		}
+	}
+	for v := range next {
+		last := -1
+		for k := 0; ; k++ {
+			u, ok := next[v][last]
+			if !ok {
+				break
+			}
+			require.Less(t, k, len(committed), "Var %d: a cycle of versions", v)
+			last = u
+		}
+		require.Equal(t, last, final[v], "Var %d: the final value is not the last version", v)
+	}
+	// The serialization graph, and Kahn's algorithm on it.
+	succ := map[int][]int{}
+	indeg := map[int]int{}
+	edge := func(a, b int) {
+		if a != b {
+			succ[a] = append(succ[a], b)
+			indeg[b]++
+		}
+	}
+	for id, s := range committed {
+		for v, w := range s.from {
+			if w == unone {
+				continue
+			}
+			if w == -1 && !s.wrote[v] {
+				if u, ok := next[v][-1]; ok {
+					edge(id, u) // read the initial value: before its first writer
+				}
+				continue
+			}
+			if w >= 0 {
+				edge(w, id) // read from w
+			}
+			if !s.wrote[v] {
+				if u, ok := next[v][w]; ok {
+					edge(id, u) // read w's version: before the writer that replaced it
+				}
+			}
+		}
+	}
+	var ready []int
+	for id := range committed {
+		if indeg[id] == 0 {
+			ready = append(ready, id)
+		}
+	}
+	done := 0
+	for len(ready) > 0 {
+		a := ready[len(ready)-1]
+		ready = ready[:len(ready)-1]
+		done++
+		for _, b := range succ[a] {
+			if indeg[b]--; indeg[b] == 0 {
+				ready = append(ready, b)
+			}
+		}
+	}
+	require.Equal(t, len(committed), done, "the serialization graph has a cycle: no serial order explains what the tasks saw")
+}
+
+// TestUnorderedSerializableRapid: on random programs (reads and
+// read-modify-writes over a few Vars, tasks that fail depending on what
+// they read, tasks that add tasks), an unordered pool's execution, blocks
+// included, is that of some serial order of its committed tasks, and every
+// task that should run committed or failed exactly once.
+func TestUnorderedSerializableRapid(t *testing.T) {
+	var blocks atomic.Int64
+	rapid.Check(t, func(t *rapid.T) {
+		prog := drawUProg(t)
+		workers := rapid.SampledFrom([]int{1, 2, 3, 4}).Draw(t, "workers")
+		_, _, b := prog.run(t, workers)
+		blocks.Add(int64(b))
+	})
+	require.Positive(t, blocks.Load(), "no block of more than one task formed")
 }

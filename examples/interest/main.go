@@ -6,8 +6,8 @@
 //
 // It is PyPy-STM's first example, "for account in all_accounts:
 // add_task(account.apply_interest); run_all_tasks()", in Go: each task is
-// its own transaction, and the result is that of running them one after
-// another.
+// a transaction (the pool runs consecutive tasks in blocks, several to a
+// transaction), and the result is that of running them one after another.
 package main
 
 import (

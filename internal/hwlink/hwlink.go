@@ -1,6 +1,6 @@
 // Package hwlink is the plumbing between package hybrid and package stm:
 // the functions through which hybrid drives hardware attempts and learns
-// about call sites. They are stm's own unexported functions, declared here
+// about call sites (and one that package tasks uses, SetYield). They are stm's own unexported functions, declared here
 // with go:linkname, so that they stay out of stm's documentation (which
 // shows only what users call) while hybrid calls them directly.
 //
@@ -51,6 +51,15 @@ func AtomicallyWrote(pc uintptr, fn func(tx *stm.Tx) error) (wrote bool, err err
 //
 //go:linkname AtomicallyWroteContext github.com/hytm/hytm/stm.atomicallyWroteContext
 func AtomicallyWroteContext(ctx context.Context, pc uintptr, fn func(tx *stm.Tx) error) (wrote bool, err error)
+
+// SetYield makes tx's running software attempt yield instead of waiting in
+// Retry or becoming inevitable: the attempt ends, rolls back, and the
+// Atomically call returns err. It lasts until the transaction ends; in a
+// hardware attempt it does nothing. Package tasks sets it in the body of a
+// block of tasks (tasks/ublocks.go). See stm/retry.go.
+//
+//go:linkname SetYield github.com/hytm/hytm/stm.setYield
+func SetYield(tx *stm.Tx, err error)
 
 // SetEmulator installs e as the emulator that Emulated attempts run on and
 // that software commits announce their writes to; nil uninstalls it. Call

@@ -1,0 +1,23 @@
+package tasks
+
+// BlockStats returns, summed over the workers of p since New, the blocks
+// of more than one task that committed without Ordered, their tasks, and
+// their runs beyond the first. Call it only while p does not run.
+func BlockStats(p *Pool) (blocks, tasks, reruns int) {
+	for w := range p.inBody {
+		ws := &p.inBody[w]
+		blocks += ws.blocks
+		tasks += ws.blockTasks
+		reruns += ws.reruns
+	}
+	return blocks, tasks, reruns
+}
+
+// FixBlock sets p's block size (blk) to n tasks and keeps it there,
+// from its next Run on (n at most maxBlock; 0: it adapts).
+func FixBlock(p *Pool, n int) {
+	if n > maxBlock {
+		panic("tasks: FixBlock past maxBlock")
+	}
+	p.blkFixed = int32(n)
+}
