@@ -75,10 +75,12 @@ type Map[K comparable, V any] struct {
 // Why a wider root: a Get costs two dependent cache misses per level (the
 // slot's Var, then its version), and the trie is as deep as log16 of the
 // keys. A 256-slot root removes one level at every size (1,000 keys sit
-// two levels deep instead of three; measured on a 1,000-key map, a Get in
-// its own transaction went from about 4.5x a mutex-guarded Go map's to
-// about 3.5x), for 12 KiB per Map, allocated once. A root that grew
-// would have to be replaced, a conflict point for every operation.
+// two levels deep instead of three), for 12 KiB per Map, allocated once.
+// A root that grew would have to be replaced, a conflict point for every
+// operation. With the smaller leaf slot below, a Get of a 1,000-key map in
+// its own transaction went from 5.3-5.4x an RWMutex-guarded Go map's Get
+// to 4.0-4.1x (BenchmarkTxdsMapGetRatio in package bench, which alternates
+// the two).
 //
 // Every operation reads the slot it stops at in the transaction, Get of a
 // missing key included: that read is what a writing transaction that saw
