@@ -33,7 +33,7 @@ const (
 // it (internal/gcore).
 type vnode struct {
 	ts    uint64
-	depth uint32 // chain length below and including this node when installed (trim bookkeeping)
+	depth uint32 // chain length below and including this node when installed, or when trim last cut below it if it is the head (trim bookkeeping); a Var's first version has depth 1
 	prev  atomic.Pointer[vnode]
 }
 
@@ -204,6 +204,7 @@ func NewVar[T any](v T) *Var[T] {
 	x := &Var[T]{}
 	x.h.tkey.Store(typeKeyFor[T]())
 	n := &version[T]{val: v}
+	n.depth = 1
 	x.h.head.Store(&n.vnode)
 	return x
 }
@@ -219,7 +220,7 @@ func (v *Var[T]) Init(x T) {
 	}
 	v.h.tkey.CompareAndSwap(nil, typeKeyFor[T]())
 	// acq-rel CAS: publishes the first version, as init does.
-	if !v.h.head.CompareAndSwap(nil, &(&version[T]{val: x}).vnode) {
+	if !v.h.head.CompareAndSwap(nil, &(&version[T]{vnode: vnode{depth: 1}, val: x}).vnode) {
 		panic("stm: Init of a Var already in use")
 	}
 }
@@ -232,7 +233,7 @@ func (v *Var[T]) init() {
 	// seq-cst CAS: the key is set before any head is published.
 	v.h.tkey.CompareAndSwap(nil, typeKeyFor[T]())
 	// acq-rel CAS: publishes the zero version (and the key before it).
-	v.h.head.CompareAndSwap(nil, &(&version[T]{}).vnode)
+	v.h.head.CompareAndSwap(nil, &(&version[T]{vnode: vnode{depth: 1}}).vnode)
 }
 
 // String describes the Var for debugging; it does not read the value.
