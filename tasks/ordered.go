@@ -158,7 +158,7 @@ func (p *Pool) awaitTurn(i int, limit time.Duration) bool {
 		if p.stopped.Load() {
 			return false
 		}
-		pause(k)
+		p.pause(k)
 		t := p.turn.Load()
 		if t == int64(i) {
 			return true
@@ -175,12 +175,16 @@ func (p *Pool) awaitTurn(i int, limit time.Duration) bool {
 }
 
 // pause waits a little between looks number k and k+1 at the turn: a
-// short spin that touches no shared memory, and every eighth time a yield,
-// so that the task whose turn it is runs even when the workers outnumber
-// the processors. (A yield alone would cost a lock of the scheduler's
-// global queue per look.)
-func pause(k int) {
-	if k&7 == 0 {
+// short spin that touches no shared memory, and now and then a yield, so
+// that the task whose turn it is runs even when the workers outnumber the
+// processors. With a processor per worker the yield is rare (every 64th
+// look): the worker whose turn it is runs already, and a yield locks the
+// scheduler's global queue, which the two workers of an ordered pool on
+// two processors, each waiting for the other's turn about every block,
+// took turns at (an eighth of all time, with tiny tasks) when they
+// yielded every eighth look.
+func (p *Pool) pause(k int) {
+	if k&p.yieldMask == 0 {
 		runtime.Gosched()
 		return
 	}
@@ -221,7 +225,7 @@ func (p *Pool) waitTurn(i int) bool {
 		if p.stopped.Load() {
 			return false
 		}
-		pause(k)
+		p.pause(k)
 		if p.turn.Load() == int64(i) {
 			return true
 		}

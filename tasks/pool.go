@@ -118,7 +118,8 @@ var errHalted = errors.New("tasks: pool stopped")
 // and the data they touch, on the same worker) and takes from the others'
 // shares once its own is done.
 type Pool struct {
-	cfg config
+	cfg       config
+	yieldMask int // ordered.go's pause yields when k&yieldMask == 0; set by New
 
 	// The tasks of the running Run that were added before it started, and
 	// their shares: one per worker, or a single one in ordered mode. Set
@@ -196,6 +197,10 @@ func New(opts ...Option) *Pool {
 		p.shares = make([]share, p.cfg.workers)
 	}
 	p.turnCond.L = &p.mu
+	p.yieldMask = 7
+	if p.cfg.workers <= runtime.GOMAXPROCS(0) {
+		p.yieldMask = 63
+	}
 	p.inBody = make([]bodySlot, p.cfg.workers)
 	for i := range p.inBody {
 		p.inBody[i].task.Store(-1)
