@@ -58,6 +58,22 @@ const maxBlock = 16
 // transaction.
 const maxBlockRuns = 2
 
+// blockPanicked handles a panic r that left the transaction of the block
+// that starts at task i (tryBlock, tryUBlock): ran reports that the bodies
+// had all returned, so that the panic came from a commit hook.
+func (p *Pool) blockPanicked(ws *bodySlot, i int, r any, ran bool) (err error, bad int) {
+	if !ran {
+		// A task panicked (the TM's own panics, which end an attempt, do
+		// not leave Atomically): the transaction rolled back.
+		return errSplit, ws.cur - i
+	}
+	// A commit hook panicked: the block committed. Which task registered
+	// the hook is not recorded: the panic is reported as the block's first
+	// task's.
+	p.panicked(&PanicError{Task: i, Value: r, Stack: debug.Stack()})
+	return errHalted, 0
+}
+
 // errSplit rolls back a block one of whose tasks returned an error or
 // panicked.
 var errSplit = errors.New("tasks: block split")
@@ -184,21 +200,10 @@ func (p *Pool) tryBlock(ws *bodySlot, i int, fns []func(*hybrid.Tx) error, spec 
 		if returned {
 			return
 		}
-		r := recover()
-		switch {
-		case r == nil:
-			// runtime.Goexit goes on by itself.
-		case !ran:
-			// A task panicked (the TM's own panics, which end an attempt,
-			// do not leave Atomically): the transaction rolled back.
-			err, bad = errSplit, ws.cur-i
-		default:
-			// A commit hook panicked: the block committed. Which task
-			// registered the hook is not recorded: the panic is reported
-			// as the block's first task's.
-			p.panicked(&PanicError{Task: i, Value: r, Stack: debug.Stack()})
-			err = errHalted
+		if r := recover(); r != nil {
+			err, bad = p.blockPanicked(ws, i, r, ran)
 		}
+		// r == nil: runtime.Goexit goes on by itself.
 	}()
 	body := func(tx *stm.Tx) error {
 		runs++

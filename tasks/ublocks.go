@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"errors"
-	"runtime/debug"
 
 	"github.com/hytm/hytm/hybrid"
 	"github.com/hytm/hytm/internal/hwlink"
@@ -112,22 +111,11 @@ func (p *Pool) tryUBlock(ws *bodySlot, i int, fns []func(*hybrid.Tx) error) (err
 		if returned {
 			return
 		}
-		r := recover()
-		switch {
-		case r == nil:
-			// runtime.Goexit goes on by itself; work's deferred call
-			// finds the task in ws.cur.
-		case !ran:
-			// A task panicked (the TM's own panics, which end an attempt,
-			// do not leave Atomically): the transaction rolled back.
-			err, bad = errSplit, ws.cur-i
-		default:
-			// A commit hook panicked: the block committed. Which task
-			// registered the hook is not recorded: the panic is reported
-			// as the block's first task's.
-			p.panicked(&PanicError{Task: i, Value: r, Stack: debug.Stack()})
-			err = errHalted
+		if r := recover(); r != nil {
+			err, bad = p.blockPanicked(ws, i, r, ran)
 		}
+		// r == nil: runtime.Goexit goes on by itself; work's deferred
+		// call finds the task in ws.cur.
 	}()
 	ws.from = i
 	body := func(tx *hybrid.Tx) error {
