@@ -130,12 +130,7 @@ func TestOrderedBlockPanic(t *testing.T) {
 					return nil
 				})
 			}
-			r, panicked := catch(func() { _ = p.Run(context.Background()) })
-			require.True(t, panicked)
-			pe, ok := r.(*tasks.PanicError)
-			require.True(t, ok, "Run panicked with %T %v", r, r)
-			assert.Equal(t, bad, pe.Task)
-			assert.Contains(t, string(pe.Stack), "panicInTask")
+			runPanics(t, p, bad)
 			assert.Equal(t, bad, log.Peek(), "not exactly the tasks before the panicking one committed")
 		})
 	}

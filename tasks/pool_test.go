@@ -211,13 +211,8 @@ func TestPanic(t *testing.T) {
 				return nil
 			})
 		}
-		r, panicked := catch(func() { _ = p.Run(context.Background()) })
-		require.True(t, panicked, "Run did not re-raise the task's panic")
-		pe, ok := r.(*tasks.PanicError)
-		require.True(t, ok, "Run panicked with %T %v", r, r)
-		assert.Equal(t, 7, pe.Task)
+		pe := runPanics(t, p, 7)
 		assert.Equal(t, "task panic", pe.Value)
-		assert.Contains(t, string(pe.Stack), "panicInTask", "the stack is not the task's")
 		assert.Contains(t, pe.Error(), "tasks: task 7 panicked: task panic")
 		assert.Less(t, x.Peek(), 20, "the panicking task committed")
 		if ordered {
@@ -232,6 +227,19 @@ func TestPanic(t *testing.T) {
 
 //go:noinline
 func panicInTask() { panic("task panic") }
+
+// runPanics runs p and requires that Run re-raises task bad's panic, with
+// the task's stack, as a *tasks.PanicError, which it returns.
+func runPanics(t *testing.T, p *tasks.Pool, bad int) *tasks.PanicError {
+	t.Helper()
+	r, panicked := catch(func() { _ = p.Run(context.Background()) })
+	require.True(t, panicked, "Run did not re-raise the task's panic")
+	pe, ok := r.(*tasks.PanicError)
+	require.True(t, ok, "Run panicked with %T %v", r, r)
+	assert.Equal(t, bad, pe.Task)
+	assert.Contains(t, string(pe.Stack), "panicInTask", "the stack is not the task's")
+	return pe
+}
 
 // TestCancel: a context cancelled while tasks run stops the pool: no new
 // task starts, Run returns ctx.Err() joined with task errors, workers exit

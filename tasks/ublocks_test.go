@@ -211,12 +211,7 @@ func TestBlockPanicUnordered(t *testing.T) {
 					return nil
 				})
 			}
-			r, panicked := catch(func() { _ = p.Run(context.Background()) })
-			require.True(t, panicked)
-			pe, ok := r.(*tasks.PanicError)
-			require.True(t, ok, "Run panicked with %T %v", r, r)
-			assert.Equal(t, bad, pe.Task)
-			assert.Contains(t, string(pe.Stack), "panicInTask")
+			runPanics(t, p, bad)
 			requireBlocks(t, p)
 			assert.False(t, done[bad].Peek(), "the panicking task committed")
 			if w == 1 {
