@@ -57,7 +57,17 @@ func (tx *Tx) enterGate() (waited bool) {
 // whether other transactions were waiting for it. Every exit of an
 // Atomically call passes here, after its attempt released its locks: it
 // also yields for a descheduled committer (yieldForLockHolder).
+//
+// The common case (no gate held, no new lock waits) is an inlinable test:
+// one load of the wait count's line, which only waits write.
 func (tx *Tx) leaveGate() (contended bool) {
+	if !tx.gated && tx.w.cm.LockWaitsSeen() == lockWaits.v.Load() {
+		return false
+	}
+	return tx.leaveGateSlow()
+}
+
+func (tx *Tx) leaveGateSlow() (contended bool) {
 	tx.w.yieldForLockHolder()
 	if tx.gated {
 		tx.gated = false

@@ -258,7 +258,9 @@ func (tx *Tx) run(fn func(tx *Tx) error) (err error, wrote bool) {
 		err, done = tx.attempts(fn)
 	}
 	wrote = err == nil && len(tx.writes) > 0
-	tx.ctx, tx.yield = nil, nil
+	if tx.ctx != nil || tx.yield != nil {
+		tx.ctx, tx.yield = nil, nil
+	}
 	if len(tx.hooks) == 0 {
 		leaveTx(tx.w)
 		return err, wrote
@@ -336,7 +338,11 @@ func (tx *Tx) attempts(fn func(tx *Tx) error) (err error, done bool) {
 			tx.inRun = false
 			return err, true
 		}
-		if tx.commit() {
+		// A read-only attempt commits without a call (commit's first case).
+		if ro := len(tx.writes) == 0; ro || tx.commit() {
+			if ro {
+				w.stats.add(statCommitsRO)
+			}
 			tx.end()
 			w.cm.Committed(tx.leaveGate() || tx.waited)
 			if w.maint {
@@ -426,22 +432,11 @@ func (tx *Tx) guard() {
 
 // begin starts an attempt: announce a snapshot and reset the logs.
 func (tx *Tx) begin() {
-	if len(tx.reads) != 0 || len(tx.writes) != 0 {
-		// Another attempt's entries: clear them (leaveTx says why).
-		clear(tx.reads)
-		clear(tx.writes)
-		tx.reads = tx.reads[:0]
-		tx.writes = tx.writes[:0]
+	if len(tx.reads)|len(tx.writes)|len(tx.sps)|len(tx.hooks)|tx.spLen != 0 ||
+		tx.rindex != nil || tx.windex != nil || tx.staleVar != nil {
+		tx.beginReset() // another attempt's state (a first attempt has none)
 	}
 	tx.wfilter = 0
-	if tx.rindex != nil || tx.windex != nil || tx.staleVar != nil {
-		tx.rindex, tx.windex, tx.staleVar = nil, nil, nil
-	}
-	tx.spLen = 0
-	tx.sps = tx.sps[:0]
-	if len(tx.hooks) != 0 {
-		tx.dropHooks(0) // registered by an attempt that did not commit
-	}
 	tx.stale, tx.unlogged = false, false
 	tx.w.liveEnter() // swlive.go: before the snapshot's clock loads
 	tx.rv = tx.w.slot.Pin(&clock.v)
@@ -455,6 +450,22 @@ func (tx *Tx) begin() {
 	}
 	if reportOn.Load() {
 		tx.reportBegin() // report.go: keeps Load's inline path off so every Load is seen
+	}
+}
+
+// beginReset clears what an earlier attempt of the transaction left: its
+// log entries (leaveTx says why they are cleared, not only truncated), the
+// logs' indexes, its savepoints and its commit hooks.
+func (tx *Tx) beginReset() {
+	clear(tx.reads)
+	clear(tx.writes)
+	tx.reads = tx.reads[:0]
+	tx.writes = tx.writes[:0]
+	tx.rindex, tx.windex, tx.staleVar = nil, nil, nil
+	tx.spLen = 0
+	tx.sps = tx.sps[:0]
+	if len(tx.hooks) != 0 {
+		tx.dropHooks(0) // registered by an attempt that did not commit
 	}
 }
 

@@ -99,6 +99,11 @@ func (c *Contention) LockWaitsMoved(n uint64) bool {
 	return true
 }
 
+// LockWaitsSeen reports the process-wide lock-wait count last seen by
+// [Contention.LockWaitsMoved], so that a caller can compare it with the
+// current count before calling it.
+func (c *Contention) LockWaitsSeen() uint64 { return c.waits }
+
 // Gated reports whether the worker's next transaction should pass the gate.
 func (c *Contention) Gated() bool { return c.gated }
 
