@@ -23,13 +23,16 @@ var testHashes = map[string]func(int) uint64{
 	"equal8":    func(k int) uint64 { return uint64(k & 7) },
 	"lastdigit": func(k int) uint64 { return uint64(k&3) << 60 },
 	"mixed":     func(k int) uint64 { return uint64(k%5) | uint64(k%3)<<56 },
+	// two root slots (the low 8 bits), then the key's own bits: splits
+	// right below the 256-slot root
+	"rootpair": func(k int) uint64 { return uint64(k&1) | uint64(k)<<8 },
 }
 
 // TestMapModel checks Map against a Go map: random Get, Put, Delete, Len
 // and Range, one per transaction or several in one, some rolled back.
 func TestMapModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		hname := rapid.SampledFrom([]string{"maphash", "equal8", "lastdigit", "mixed"}).Draw(t, "hash")
+		hname := rapid.SampledFrom([]string{"maphash", "equal8", "lastdigit", "mixed", "rootpair"}).Draw(t, "hash")
 		m := NewMap[int, int]()
 		m.testHash = testHashes[hname]
 		model := map[int]int{}
