@@ -93,14 +93,7 @@ func TestOrderedBlockErrors(t *testing.T) {
 				}
 				assert.Equal(t, i+1, vars[i].Peek(), "task %d did not commit", i)
 			}
-			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-				var te *tasks.TaskError
-				require.ErrorAs(t, e, &te)
-				require.ErrorIs(t, e, boom)
-				require.Equal(t, fmt.Sprintf("tasks: task %d: task %d: boom", te.Task, te.Task), te.Error())
-				failed = append(failed, te.Task)
-			}
-			slices.Sort(failed)
+			failed = boomTasks(t, err, boom)
 			assert.Equal(t, wantFailed, failed)
 			assert.Equal(t, wantSum, sum.Peek())
 			assert.Equal(t, wantHooks, hooks, "commit hooks: not once each in task order")
@@ -176,4 +169,21 @@ func TestOrderedBlockChain(t *testing.T) {
 			require.Equal(t, want, got)
 		})
 	}
+}
+
+// boomTasks returns, sorted, the indices of the tasks whose errors Run
+// joined in err, requiring that each is a *tasks.TaskError wrapping boom
+// (a task's own error "task N: boom").
+func boomTasks(t *testing.T, err error, boom error) []int {
+	t.Helper()
+	var failed []int
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var te *tasks.TaskError
+		require.ErrorAs(t, e, &te)
+		require.ErrorIs(t, e, boom)
+		require.Equal(t, fmt.Sprintf("tasks: task %d: task %d: boom", te.Task, te.Task), te.Error())
+		failed = append(failed, te.Task)
+	}
+	slices.Sort(failed)
+	return failed
 }

@@ -170,14 +170,7 @@ func TestBlockErrorsUnordered(t *testing.T) {
 				assert.Equal(t, i+1, vars[i].Peek(), "task %d did not commit", i)
 			}
 			require.Error(t, err)
-			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-				var te *tasks.TaskError
-				require.ErrorAs(t, e, &te)
-				require.ErrorIs(t, e, boom)
-				require.Equal(t, fmt.Sprintf("tasks: task %d: task %d: boom", te.Task, te.Task), te.Error())
-				failed = append(failed, te.Task)
-			}
-			slices.Sort(failed)
+			failed = boomTasks(t, err, boom)
 			assert.Equal(t, wantFailed, failed)
 			assert.Equal(t, wantSum, sum.Peek())
 			assert.Equal(t, int32(wantChildren), children.Load(), "added tasks")
