@@ -203,7 +203,11 @@ func hashChecked[K comparable](seed maphash.Seed, k K) uint64 {
 
 // Get returns the value of k in tx's snapshot, and whether k is present.
 func (m *Map[K, V]) Get(tx *stm.Tx, k K) (V, bool) {
-	h := m.hash(k)
+	return m.get(tx, k, m.hash(k))
+}
+
+// get is Get for a key whose hash h the caller computed (and so checked m).
+func (m *Map[K, V]) get(tx *stm.Tx, k K, h uint64) (V, bool) {
 	sv := m.top(h)
 	for d := 1; ; d++ {
 		s := sv.Load(tx)
@@ -228,7 +232,11 @@ func (m *Map[K, V]) Get(tx *stm.Tx, k K) (V, bool) {
 
 // Put sets k's value to v in tx.
 func (m *Map[K, V]) Put(tx *stm.Tx, k K, v V) {
-	h := m.hash(k)
+	m.put(tx, k, v, m.hash(k))
+}
+
+// put is Put for a key whose hash h the caller computed.
+func (m *Map[K, V]) put(tx *stm.Tx, k K, v V, h uint64) {
 	sv := m.top(h)
 	for d := 0; ; d++ { // d: sv's depth
 		s := sv.Load(tx)
@@ -299,7 +307,11 @@ func (e *mapEntry[K, V]) without(h uint64, k K) (*mapEntry[K, V], bool) {
 
 // Delete removes k in tx and reports whether it was present.
 func (m *Map[K, V]) Delete(tx *stm.Tx, k K) bool {
-	h := m.hash(k)
+	return m.delete(tx, k, m.hash(k))
+}
+
+// delete is Delete for a key whose hash h the caller computed.
+func (m *Map[K, V]) delete(tx *stm.Tx, k K, h uint64) bool {
 	sv := m.top(h)
 	for d := 1; ; d++ {
 		s := sv.Load(tx)
@@ -381,9 +393,9 @@ func rangeSlots[K comparable, V any](tx *stm.Tx, slots []stm.Var[mapSlot[K, V]],
 // Load returns k's value in a transaction of its own (joining the caller's
 // if called inside one): the one-operation form of [Map.Get].
 func (m *Map[K, V]) Load(k K) (v V, ok bool) {
-	m.hash(k) // misuse panics outside the transaction
+	h := m.hash(k) // once, and misuse panics outside the transaction
 	_ = stm.Atomically(func(tx *stm.Tx) error {
-		v, ok = m.Get(tx, k)
+		v, ok = m.get(tx, k, h)
 		return nil
 	})
 	return v, ok
@@ -392,9 +404,9 @@ func (m *Map[K, V]) Load(k K) (v V, ok bool) {
 // Store sets k's value to v in a transaction of its own (joining the
 // caller's if called inside one): the one-operation form of [Map.Put].
 func (m *Map[K, V]) Store(k K, v V) {
-	m.hash(k)
+	h := m.hash(k)
 	_ = stm.Atomically(func(tx *stm.Tx) error {
-		m.Put(tx, k, v)
+		m.put(tx, k, v, h)
 		return nil
 	})
 }
@@ -403,9 +415,9 @@ func (m *Map[K, V]) Store(k K, v V) {
 // called inside one) and reports whether it was present: the one-operation
 // form of [Map.Delete].
 func (m *Map[K, V]) Remove(k K) (ok bool) {
-	m.hash(k)
+	h := m.hash(k)
 	_ = stm.Atomically(func(tx *stm.Tx) error {
-		ok = m.Delete(tx, k)
+		ok = m.delete(tx, k, h)
 		return nil
 	})
 	return ok
