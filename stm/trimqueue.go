@@ -29,7 +29,13 @@ func enqueueTrim(h *varHeader) {
 	if h.setQueued() {
 		return
 	}
-	wp := weak.Make(h)
+	// h's queue flag is ours until popTrim's caller clears it: so is its
+	// side's self (varSide).
+	side := h.sideOf()
+	if side.self == (weak.Pointer[varHeader]{}) {
+		side.self = weak.Make(h)
+	}
+	wp := side.self
 	trimQ.mu.Lock()
 	trimQ.q = append(trimQ.q, wp)
 	trimQ.n.Store(int32(len(trimQ.q) - trimQ.first))

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+	"weak"
 
 	"github.com/hytm/hytm/internal/gcore"
 )
@@ -73,7 +74,7 @@ type varHeader struct {
 	wq        atomic.Uint32
 	markAbove uint32 // see mark
 
-	waiters atomic.Pointer[waitList] // allocated by the first Retry that waits on the Var
+	side atomic.Pointer[varSide] // what few Vars need: allocated by the first Retry that waits on the Var, or its first trim-queue entry
 
 	tkey atomic.Pointer[gcore.TypeKey] // node type, for the nursery; set before head
 
@@ -113,14 +114,36 @@ type waitList struct {
 	ws []*waiter
 }
 
-// waitListOf returns h's wait list, creating it if needed.
-func (h *varHeader) waitListOf() *waitList {
-	if l := h.waiters.Load(); l != nil {
-		return l
-	}
-	h.waiters.CompareAndSwap(nil, new(waitList))
-	return h.waiters.Load()
+// varSide holds what only some Vars need, allocated on first use so that
+// the header stays at 48 bytes: the Retry wait list, and the Var's weak
+// pointer for the trim queue. weak.Make costs a search of the span's
+// specials, linear in the weak pointers made into it; Vars in one slice, or
+// embedded in the nodes of one span, each have one, and making it again at
+// each of a Var's queue entries cost a bank transfer over 1,024 Vars of a
+// slice about a sixth of its time. So it is made once per Var and kept
+// here (the side holds it weakly: the queue still lets a dropped Var go).
+type varSide struct {
+	waitList
+	// self is h's weak pointer, set by h's first enqueueTrim. Only the
+	// holder of h's queue flag reads or writes it (enqueueTrim wins the
+	// flag with an atomic or; the flag is cleared with an atomic and
+	// before anyone else can win it), so the flag's atomics order every
+	// access.
+	self weak.Pointer[varHeader]
 }
+
+// sideOf returns h's side, creating it if needed.
+func (h *varHeader) sideOf() *varSide {
+	if s := h.side.Load(); s != nil { // acquire: pairs with the CAS below
+		return s
+	}
+	// acq-rel CAS: publishes the zeroed side; a loser uses the winner's.
+	h.side.CompareAndSwap(nil, new(varSide))
+	return h.side.Load()
+}
+
+// waitListOf returns h's wait list, creating it if needed.
+func (h *varHeader) waitListOf() *waitList { return &h.sideOf().waitList }
 
 // Var is a transactional variable holding a value of type T.
 //
