@@ -435,8 +435,9 @@ func (tx *Tx) recycleLast(h *varHeader, n *vnode) {
 		panic("stm: internal error: the chain length in head.depth is wrong")
 	}
 	if nurseryEnabled {
-		buf := [1]unsafe.Pointer{unsafe.Pointer(n)}
-		tx.w.nursery.Shelf(h.tkey.Load()).PutAll(buf[:])
+		// Put, not PutAll: a one-element copy goes through
+		// typedslicecopy and its bulk write barrier.
+		tx.w.nursery.Shelf(h.tkey.Load()).Put(unsafe.Pointer(n))
 	}
 	tx.w.stats.addN(statTrimmed, 1)
 }
