@@ -194,6 +194,28 @@ func (tx *Tx) lockWrites() *varHeader {
 	return nil
 }
 
+// ownWrites takes the cache lines of the Vars that tx's software attempt
+// stored to into this processor's cache, exclusively, without changing
+// them: a waiting attempt that will commit later (package tasks' ordered
+// mode, which waits for its turn inside the transaction) thus pays the
+// transfer of lines another processor wrote while it waits, instead of
+// at its lock CASes, on the path every later task waits for. Reached
+// through internal/hwlink.
+//
+//go:linkname ownWrites
+func ownWrites(tx *Tx) {
+	if tx.hw != nil {
+		return
+	}
+	for i := range tx.writes {
+		// seq-cst add of zero: a locked read-modify-write that leaves the
+		// meta word as it is (a lock held now stays held, a sequence
+		// stays the same), so it orders nothing that matters; it only
+		// moves the line here in the exclusive state.
+		tx.writes[i].h.meta.Add(0)
+	}
+}
+
 // stamp ticks the clock and returns the commit timestamp; the caller holds
 // its write locks (with the multi bit).
 func stamp() uint64 {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hytm/hytm/hybrid"
+	"github.com/hytm/hytm/internal/hwlink"
 	"github.com/hytm/hytm/stm"
 )
 
@@ -229,6 +230,7 @@ func (p *Pool) tryBlock(ws *bodySlot, i int, fns []func(*hybrid.Tx) error, spec 
 		if spec {
 			// Wait at most as long as the bodies took (at least
 			// turnSpin): stepping aside costs running them again.
+			hwlink.OwnWrites(tx) // the lines our commit locks: fetched while we wait
 			if !p.awaitTurn(i, max(turnSpin, time.Since(start))) {
 				return errNotTurn
 			}
