@@ -251,6 +251,7 @@ func (tx *Tx) installWrites(wv uint64, announce bool) (long bool) {
 		e := &tx.writes[i]
 		n := e.node
 		e.h.link(n, wv)
+		e.h.publishCur(n)
 		if announce && hooks.softwareWrite != nil {
 			hooks.softwareWrite(e.h)
 		}
@@ -260,7 +261,7 @@ func (tx *Tx) installWrites(wv uint64, announce bool) (long bool) {
 		// release store (a plain MOV on amd64, package release): unlock
 		// with the next sequence number. Readers and lockers pair it with
 		// an acquire load of meta; it orders the head store before it.
-		release.Uint64(&e.h.meta, (e.old>>metaShift+1)<<metaShift)
+		release.Uint64(&e.h.meta, nextMeta(e.old, wv))
 		// Load after the lock CAS: pairs with waitForChange, which
 		// registers (seq-cst add) and then re-reads meta (Dekker). The
 		// pairing rests on the lock CAS, a full barrier before this load,
@@ -274,6 +275,29 @@ func (tx *Tx) installWrites(wv uint64, announce bool) (long bool) {
 		e.node = nil
 	}
 	return long
+}
+
+// nextMeta is the meta word that unlocks a Var whose meta was old before a
+// commit stamped wv locked it: unlocked, with a sequence number above
+// old's (validation and Retry compare meta words) and at least wv, so that
+// a reader whose snapshot rv is at least the sequence knows, from meta
+// alone, that the Var's newest version is inside its snapshot (Load's
+// inline read).
+func nextMeta(old, wv uint64) uint64 {
+	return max(old>>metaShift+1, wv) << metaShift
+}
+
+// publishCur copies n's value, the version link just installed at the head
+// of h's chain, into the Var's inline copy (Var.cur). Every caller of link
+// calls it next, in the same critical section. Read-only attempts read the
+// copy only while meta shows neither the multi bit nor a sequence above
+// their snapshot, which the unlock's nextMeta sets, so its stores need no
+// order of their own. (Not in link: the indirect call would keep link from
+// being inlined.)
+func (h *varHeader) publishCur(n *vnode) {
+	if p := h.tkey.Load().Publish; p != nil { // nil: values above inlineMax
+		p(unsafe.Pointer(h), unsafe.Pointer(n))
+	}
 }
 
 // link installs n, stamped wv, at the head of h's chain, with the trim

@@ -129,7 +129,8 @@ func (tx *Tx) hwCommitReal() {
 			htm.AbortLockBusy()
 		}
 		e.h.link(e.node, wv) // depth and trim hint, as a software commit keeps them
-		e.h.meta.Store((m>>metaShift + 1) << metaShift)
+		e.h.publishCur(e.node)
+		e.h.meta.Store(nextMeta(m, wv))
 		e.node = nil // published: runReal's rollback must not take it back
 	}
 }

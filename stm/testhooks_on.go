@@ -1,0 +1,19 @@
+//go:build hytm_hooks
+
+package stm
+
+// testHooks is on: tests built with the hytm_hooks tag (CI runs them) stop a
+// goroutine at a chosen step of a fast path, to play an interleaving that
+// a hammer test would hit too rarely.
+const testHooks = true
+
+// inlineReadPauseFn, if set, runs inside Load's inline read between its
+// first meta load and its copy of Var.cur. Tests set it while no
+// transaction runs.
+var inlineReadPauseFn func()
+
+func inlineReadPause() {
+	if f := inlineReadPauseFn; f != nil {
+		f()
+	}
+}
