@@ -112,3 +112,35 @@ func TestInlineReadCommitAfterSnapshot(t *testing.T) {
 		t.Fatalf("Peek = %d, want 2", v.Peek())
 	}
 }
+
+// TestInlineLoggedReadThenInevitable: a logged attempt reads a Var from its
+// inline copy (its read entry has no version node), then becomes
+// inevitable and reads the Var again, which goes through readLatest and
+// that entry: readLatest must load the head, not the missing node.
+func TestInlineLoggedReadThenInevitable(t *testing.T) {
+	if !inlineReads {
+		t.Skip("inline reads are off in this build (race detector, or not amd64)")
+	}
+	v := NewVar(7)
+	var first, second int
+	var entryNode *vnode = &vnode{}
+	body := func(tx *Tx) error {
+		first = v.Load(tx)
+		if len(tx.reads) == 1 {
+			entryNode = tx.reads[0].node
+		}
+		tx.Inevitable()
+		second = v.Load(tx)
+		return nil
+	}
+	markSiteLogged(bodySite(body)) // logged mode: the read is logged
+	if err := Atomically(body); err != nil {
+		t.Fatal(err)
+	}
+	if entryNode != nil {
+		t.Fatalf("the logged read recorded node %p: it did not read the inline copy", entryNode)
+	}
+	if first != 7 || second != 7 {
+		t.Fatalf("reads %d then %d, want 7 and 7", first, second)
+	}
+}

@@ -37,6 +37,16 @@ func TestFastPathsInline(t *testing.T) {
 			t.Errorf("%s is no longer inlinable (go build -gcflags=-m ./stm)", fn)
 		}
 	}
+	// Var.readCur (Load's and loadSlow's inline read, cost 79 of 80) is
+	// generic: it is compiled where a Var is instantiated, so ask a
+	// package that instantiates Var[int].
+	gen, err := exec.Command(gobin, "build", "-gcflags=-m", "../internal/tmtest").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build -gcflags=-m ../internal/tmtest: %v\n%s", err, gen)
+	}
+	if !regexp.MustCompile(`can inline stm\.\(\*Var\[go\.shape\.int\]\)\.readCur(\s|$)`).Match(gen) {
+		t.Errorf("Var.readCur is no longer inlinable (go build -gcflags=-m ./internal/tmtest)")
+	}
 	// The release stores must inline into their callers, or each costs a
 	// call where it was to save a fence.
 	for _, fn := range []string{`release\.Uint64`, `release\.Pointer`} {

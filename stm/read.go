@@ -59,6 +59,12 @@ func (tx *Tx) readNodeRO(h *varHeader) *vnode {
 // stable state.
 func (tx *Tx) readLatest(h *varHeader) *vnode {
 	if r := tx.findRead(h); r != nil {
+		if r.node == nil {
+			// Read from the Var's inline copy (Var.readCur): the head is
+			// that version, since the reads were validated when the
+			// token was taken and no other writer commits since.
+			return h.head.Load()
+		}
 		return r.node
 	}
 	for round := 0; ; round++ {

@@ -322,23 +322,8 @@ func (v *Var[T]) Load(tx *Tx) T {
 	// version is inside the snapshot and that no commit is installing. It
 	// records nothing.
 	if tx != nil && v != nil && tx.state == txRO {
-		if inlineReads && unsafe.Sizeof(v.cur) <= inlineMax {
-			// The inline copy, read as a seqlock: a meta word without the
-			// multi bit whose sequence is at most rv says that the newest
-			// version is inside the snapshot (a commit sets the sequence
-			// to at least its stamp, nextMeta), and the same sequence
-			// after the copy says that no commit wrote cur meanwhile.
-			// The locked bit alone (a trim) changes nothing here.
-			m := v.h.meta.Load()                                                     // acquire; after the snapshot's clock load
-			if m&metaMulti == 0 && m>>metaShift <= tx.rv && v.h.head.Load() != nil { // nil: a zero Var's first use (init) is the slow path's
-				if testHooks {
-					inlineReadPause() // hooks_on.go: a commit may land here
-				}
-				x := v.cur
-				if v.h.meta.Load()|metaLocked == m|metaLocked { // acquire: after the copy's loads
-					return x
-				}
-			}
+		if x, _, ok := v.readCur(tx.rv); ok {
+			return x
 		}
 		if v.h.meta.Load()&metaMulti == 0 { // acquire; after the snapshot's clock load
 			if n := v.h.head.Load(); n != nil && n.ts <= tx.rv { // acquire: pairs with commit's head store
@@ -349,10 +334,43 @@ func (v *Var[T]) Load(tx *Tx) T {
 	return v.loadSlow(tx)
 }
 
+// readCur reads the Var's inline copy (Var.cur) for a snapshot rv, as a
+// seqlock: a meta word without the multi bit whose sequence is at most rv
+// says that the newest version is inside the snapshot (a commit sets the
+// sequence to at least its stamp, nextMeta), and the same meta word after
+// the copy, but for the locked bit (a trim, which installs nothing), says
+// that no commit wrote cur meanwhile. It returns the copy and the meta word
+// with the locked bit cleared (what a read log records), or ok false: the
+// caller reads the version chain.
+func (v *Var[T]) readCur(rv uint64) (x T, m uint64, ok bool) {
+	if !inlineReads || unsafe.Sizeof(v.cur) > inlineMax {
+		return x, 0, false
+	}
+	m = v.h.meta.Load() // acquire; after the snapshot's clock load
+	// head nil: a zero Var's first use (init) is the slow path's.
+	if m&metaMulti != 0 || m>>metaShift > rv || v.h.head.Load() == nil {
+		return x, 0, false
+	}
+	if testHooks {
+		inlineReadPause() // testhooks_on.go: a commit may land here
+	}
+	x = v.cur
+	if v.h.meta.Load()|metaLocked != m|metaLocked { // acquire: after the copy's loads
+		return x, 0, false
+	}
+	return x, m &^ metaLocked, true
+}
+
 func (v *Var[T]) loadSlow(tx *Tx) T {
 	// Logged fast path: an active software transaction with no writes yet,
-	// reading a Var whose newest version is inside the snapshot.
+	// reading a Var whose newest version is inside the snapshot. Its read
+	// entry has no node when the inline copy was read (readLatest, the
+	// entry's only reader in software, loads the head instead).
 	if tx != nil && tx.state == txFast && v != nil {
+		if x, m, ok := v.readCur(tx.rv); ok {
+			tx.reads = append(tx.reads, readEntry{h: &v.h, meta: m})
+			return x
+		}
 		m := v.h.meta.Load() // acquire; after the snapshot's clock load
 		if m&metaMulti == 0 {
 			n := v.h.head.Load()           // acquire: pairs with the head store in commit
