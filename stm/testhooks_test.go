@@ -20,25 +20,35 @@ func TestInlineReadCommitBetweenLoads(t *testing.T) {
 	if !inlineReads {
 		t.Skip("inline reads are off in this build (race detector, or not amd64)")
 	}
-	v := NewVar(1)
-	var got int
-	read := freshSite(func(tx *Tx) error { got = v.Load(tx); return nil })
-	require.NoError(t, Atomically(read)) // the site reads in read-only mode
-	require.Equal(t, 1, got)
-
-	paused := false
-	inlineReadPauseFn = func() {
-		if paused {
-			return
+	// Both copies of the inline read: Load's (read-only attempts) and
+	// readCur (logged attempts that have not written).
+	for _, logged := range []bool{false, true} {
+		v := NewVar(1)
+		var got int
+		var state txState
+		read := freshSite(func(tx *Tx) error { state = tx.state; got = v.Load(tx); return nil })
+		if logged {
+			markSiteLogged(bodySite(read))
 		}
-		paused = true
-		done := make(chan error)
-		go func() { done <- Atomically(func(tx *Tx) error { v.Store(tx, 2); return nil }) }()
-		require.NoError(t, <-done)
+		require.NoError(t, Atomically(read))
+		require.Equal(t, 1, got)
+
+		paused := false
+		inlineReadPauseFn = func() {
+			if paused {
+				return
+			}
+			paused = true
+			done := make(chan error)
+			go func() { done <- Atomically(func(tx *Tx) error { v.Store(tx, 2); return nil }) }()
+			require.NoError(t, <-done)
+		}
+		require.NoError(t, Atomically(read))
+		inlineReadPauseFn = nil
+		freshSite(read)
+		require.True(t, paused, "logged %v: the read did not take the inline path", logged)
+		require.Equal(t, logged, state == txFast, "logged %v: the attempt ran in state %d", logged, state)
+		require.Equal(t, 1, got, "logged %v: the read returned a value committed after its snapshot", logged)
+		require.Equal(t, 2, v.Peek())
 	}
-	defer func() { inlineReadPauseFn = nil }()
-	require.NoError(t, Atomically(read))
-	require.True(t, paused, "the read did not take the inline path")
-	require.Equal(t, 1, got, "the read returned a value committed after its snapshot")
-	require.Equal(t, 2, v.Peek())
 }
