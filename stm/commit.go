@@ -295,8 +295,27 @@ func nextMeta(old, wv uint64) uint64 {
 // order of their own. (Not in link: the indirect call would keep link from
 // being inlined.)
 func (h *varHeader) publishCur(n *vnode) {
-	if p := h.tkey.Load().Publish; p != nil { // nil: values above inlineMax
-		p(unsafe.Pointer(h), unsafe.Pointer(n))
+	k := h.tkey.Load()
+	// A pointer-free value is copied here, as plain words: no write
+	// barrier is needed, and the indirect call of Publish (a generic
+	// function's wrapper) cost a contended single-Var commit, which holds
+	// its lock meanwhile, about a tenth of its time.
+	dst, src := unsafe.Add(unsafe.Pointer(h), curOffset), unsafe.Add(unsafe.Pointer(n), valOffset)
+	switch k.PublishRaw {
+	case 8:
+		*(*uint64)(dst) = *(*uint64)(src)
+	case 16:
+		*(*[2]uint64)(dst) = *(*[2]uint64)(src)
+	case 4:
+		*(*uint32)(dst) = *(*uint32)(src)
+	case 1:
+		*(*uint8)(dst) = *(*uint8)(src)
+	case 2:
+		*(*uint16)(dst) = *(*uint16)(src)
+	default:
+		if p := k.Publish; p != nil { // nil: values above inlineMax
+			p(unsafe.Pointer(h), unsafe.Pointer(n))
+		}
 	}
 }
 

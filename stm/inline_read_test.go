@@ -1,6 +1,7 @@
 package stm
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -143,5 +144,95 @@ func TestInlineLoggedReadThenInevitable(t *testing.T) {
 	}
 	if first != 7 || second != 7 {
 		t.Fatalf("reads %d then %d, want 7 and 7", first, second)
+	}
+}
+
+// TestInlineCopySizes: commits copy values into Vars' inline copies
+// (publishCur), raw for pointer-free values of 1, 2, 4, 8 and 16 bytes and
+// through Publish for the rest; read-only attempts must then read exactly
+// the committed values, and the copy must not spill into the fields next
+// to the Var.
+func TestInlineCopySizes(t *testing.T) {
+	type odd struct {
+		a uint32
+		b uint16
+	} // 8 bytes with padding
+	type twelve struct{ a, b, c uint32 }
+	var s struct {
+		g0  uint64
+		u8  Var[uint8]
+		g1  uint64
+		u16 Var[uint16]
+		g2  uint64
+		u32 Var[uint32]
+		g3  uint64
+		u64 Var[uint64]
+		g4  uint64
+		w2  Var[[2]uint64]
+		g5  uint64
+		od  Var[odd]
+		g6  uint64
+		tw  Var[twelve]
+		g7  uint64
+		str Var[string]
+		g8  uint64
+	}
+	const guard = 0x5A5A5A5A5A5A5A5A
+	s.g0, s.g1, s.g2, s.g3, s.g4, s.g5, s.g6, s.g7, s.g8 = guard, guard, guard, guard, guard, guard, guard, guard, guard
+	for round := range uint64(3) {
+		k := round + 1
+		if err := Atomically(func(tx *Tx) error {
+			s.u8.Store(tx, uint8(0xF0+k))
+			s.u16.Store(tx, uint16(0xFFF0+k))
+			s.u32.Store(tx, uint32(0xFFFFFFF0+k))
+			s.u64.Store(tx, ^uint64(0)-k)
+			s.w2.Store(tx, [2]uint64{^uint64(0) - k, k})
+			s.od.Store(tx, odd{uint32(0xFFFFFFF0 + k), uint16(0xFFF0 + k)})
+			s.tw.Store(tx, twelve{uint32(k), uint32(k + 1), uint32(k + 2)})
+			s.str.Store(tx, fmt.Sprint("round ", k))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var state txState
+		read := freshSite(func(tx *Tx) error {
+			state = tx.state
+			if got := s.u8.Load(tx); got != uint8(0xF0+k) {
+				t.Errorf("uint8: %#x", got)
+			}
+			if got := s.u16.Load(tx); got != uint16(0xFFF0+k) {
+				t.Errorf("uint16: %#x", got)
+			}
+			if got := s.u32.Load(tx); got != uint32(0xFFFFFFF0+k) {
+				t.Errorf("uint32: %#x", got)
+			}
+			if got := s.u64.Load(tx); got != ^uint64(0)-k {
+				t.Errorf("uint64: %#x", got)
+			}
+			if got := s.w2.Load(tx); got != [2]uint64{^uint64(0) - k, k} {
+				t.Errorf("[2]uint64: %#x", got)
+			}
+			if got := s.od.Load(tx); got != (odd{uint32(0xFFFFFFF0 + k), uint16(0xFFF0 + k)}) {
+				t.Errorf("odd: %#x", got)
+			}
+			if got := s.tw.Load(tx); got != (twelve{uint32(k), uint32(k + 1), uint32(k + 2)}) {
+				t.Errorf("twelve: %v", got)
+			}
+			if got := s.str.Load(tx); got != fmt.Sprint("round ", k) {
+				t.Errorf("string: %q", got)
+			}
+			return nil
+		})
+		if err := Atomically(read); err != nil {
+			t.Fatal(err)
+		}
+		if state != txRO {
+			t.Fatalf("the reads ran in state %d, not read-only", state)
+		}
+		for i, g := range []uint64{s.g0, s.g1, s.g2, s.g3, s.g4, s.g5, s.g6, s.g7, s.g8} {
+			if g != guard {
+				t.Fatalf("guard %d overwritten: %#x", i, g)
+			}
+		}
 	}
 }

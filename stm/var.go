@@ -193,6 +193,14 @@ const inlineReads = runtime.GOARCH == "amd64" && !raceBuild
 // bytes, took 4.4-4.9x an RWMutex map's instead of 3.9-4.1x.
 const inlineMax = 16
 
+// curOffset and valOffset are where a Var's inline copy and a version's
+// value start, for the values up to inlineMax bytes whose alignment is at
+// most 8 (typeKeyFor checks): the varHeader, and the vnode header.
+const (
+	curOffset = unsafe.Sizeof(varHeader{})
+	valOffset = unsafe.Sizeof(vnode{})
+)
+
 // publishCur copies the value of version node n into the inline copy of
 // the Var[T] whose header is h. Commits call it through the type key
 // (gcore.TypeKey.Publish) while they hold h's lock with the multi bit, or
@@ -222,8 +230,14 @@ func typeKeyFor[T any]() *gcore.TypeKey {
 		clr = clearVals[T]
 	}
 	nk := gcore.NewTypeKeyOf(t.String(), unsafe.Sizeof(version[T]{}), clr)
-	if unsafe.Sizeof(*new(T)) <= inlineMax {
+	if sz := unsafe.Sizeof(*new(T)); sz <= inlineMax {
 		nk.Publish = publishCur[T]
+		if !hasPointers(t) && unsafe.Offsetof(Var[T]{}.cur) == curOffset && unsafe.Offsetof(version[T]{}.val) == valOffset {
+			switch sz {
+			case 1, 2, 4, 8, 16:
+				nk.PublishRaw = uint8(sz)
+			}
+		}
 	}
 	k, _ := typeKeys.LoadOrStore(t, nk)
 	return k.(*gcore.TypeKey)

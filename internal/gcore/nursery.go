@@ -67,6 +67,9 @@ type TypeKey struct {
 	// nursery never calls it. stm sets it to copy a version node's value
 	// into the inline copy of the Var whose header is h (stm/var.go).
 	Publish func(h, n unsafe.Pointer)
+	// PublishRaw, if not 0, is the size of a pointer-free value that stm
+	// copies itself (1, 2, 4, 8 or 16 bytes) instead of calling Publish.
+	PublishRaw uint8
 }
 
 // NewTypeKey returns a new key for nodes of unknown size that need no
