@@ -44,15 +44,28 @@ type Map[K comparable, V any] struct {
 // The map is a hash trie (HAMT-like, without bitmaps): a root of 256 slots
 // picked by the hash's low 8 bits, then nodes of 16 slots picked by 4 bits
 // each. Each slot is a Var embedded in its node (the zero Var
-// is ready to use and holds an empty slot), whose value is the slot itself:
-// empty, a leaf (an entry, followed by a chain of further entries of the
-// same hash, or of any hash at the last level) or a branch (a child node).
-// Because the entry lives in the Var's value, replacing a key's value
-// stores a new value of the same Var and allocates nothing beyond the
-// version node, which comes from the worker's nursery; only collisions
-// allocate chain links. A branch is never turned back into a leaf: Deletes
-// empty leaves but keep nodes, so the trie stays at its high-water mark,
-// and the Var that leads to a child never changes once it is a branch.
+// is ready to use and holds an empty slot), whose 16-byte value is empty,
+// a leaf (a pointer to an immutable chain of entries: keys of one hash, or
+// of any hash at the last level) or a branch (a child node). A Put stores
+// a new slot value pointing to a new chain (one entry allocated, or a copy
+// of the chain up to the replaced entry). A branch is never turned back
+// into a leaf: Deletes empty leaves but keep nodes, so the trie stays at
+// its high-water mark, and the Var that leads to a child never changes
+// once it is a branch.
+//
+// Why a 16-byte slot value: a slot's Var is then 64 bytes (a 48-byte
+// header and its inline copy of the value), one cache line in the root and
+// in every node (both are arrays of 64-byte Vars in allocations aligned to
+// 64 bytes), and a read-only transaction reads the slot from that line
+// without loading its version (stm, "Inline copies"). A Get of a 1,000-key
+// map thus touches three lines, the root slot, the child slot and the
+// entry, where a slot holding its entry by value (a 40-byte value for
+// 8-byte keys and values: no inline read, an 88-byte Var) took two per
+// level, the Var and its version: in BenchmarkTxdsMapGetRatio (package
+// bench) the Get went from 3.9-4.0x an RWMutex-guarded Go map's to
+// 2.4x, and the suite's map and txds rows from 5-35% slower to 5-35%
+// faster. The price is an entry allocated by every Put.
+//
 // Inserting key k walks down the slots picked by successive digits of k's
 // hash:
 //
@@ -72,15 +85,13 @@ type Map[K comparable, V any] struct {
 //
 // Growth needs no global step: there is no table to resize.
 //
-// Why a wider root: a Get costs two dependent cache misses per level (the
-// slot's Var, then its version), and the trie is as deep as log16 of the
-// keys. A 256-slot root removes one level at every size (1,000 keys sit
-// two levels deep instead of three), for 12 KiB per Map, allocated once.
-// A root that grew would have to be replaced, a conflict point for every
-// operation. With the smaller leaf slot below, a Get of a 1,000-key map in
-// its own transaction went from 5.3-5.4x an RWMutex-guarded Go map's Get
-// to 4.0-4.1x (BenchmarkTxdsMapGetRatio in package bench, which alternates
-// the two).
+// Why a wider root: a Get costs a dependent cache miss per level, and the
+// trie is as deep as log16 of the keys. A 256-slot root removes one level
+// at every size (1,000 keys sit two levels deep instead of three), for 16
+// KiB per Map, allocated once. A root that grew would have to be replaced,
+// a conflict point for every operation. The wider root took a Get of a
+// 1,000-key map in its own transaction from 5.3-5.4x an RWMutex-guarded Go
+// map's Get to 4.0-4.1x, before the 16-byte slots above.
 //
 // Every operation reads the slot it stops at in the transaction, Get of a
 // missing key included: that read is what a writing transaction that saw
@@ -110,24 +121,18 @@ type mapNode[K comparable, V any] struct {
 	slots [mapFanout]stm.Var[mapSlot[K, V]]
 }
 
-// mapSlot is a slot's value: a branch (child != nil), a leaf (used: the
-// entry's key and val, then the chain more), or empty (neither). It is
-// stored by value; the chain links are immutable once stored.
-//
-// The leaf's hash is not kept: only a split needs it, and recomputes it.
-// Without it, for 8-byte keys and values, a version of the slot (24 bytes
-// of version header and the 40-byte slot) fills one 64-byte size class,
-// so a Get's read of a leaf touches one cache line where an 80-byte
-// version straddles two more often than not.
+// mapSlot is a slot's value: a branch (child != nil), a leaf (leaf != nil:
+// its chain of entries, immutable once stored), or empty (neither). It is
+// 16 bytes, so that the slot's Var (48 bytes of header and its inline copy
+// of the value) fills one cache line and read-only transactions read the
+// slot from that line without loading its version (stm, "Inline copies").
 type mapSlot[K comparable, V any] struct {
 	child *mapNode[K, V]
-	more  *mapEntry[K, V]
-	key   K
-	val   V
-	used  bool
+	leaf  *mapEntry[K, V]
 }
 
-// mapEntry is a link of a leaf's chain: an entry after the leaf's first.
+// mapEntry is a link of a leaf's chain: one key, its value and its hash
+// (which a split needs).
 type mapEntry[K comparable, V any] struct {
 	hash uint64
 	key  K
@@ -145,7 +150,7 @@ func (m *Map[K, V]) top(h uint64) *stm.Var[mapSlot[K, V]] {
 	return &m.root.slots[h&(rootFanout-1)]
 }
 
-// NewMap returns an empty Map. An empty Map takes a little over 12 KiB: its trie's
+// NewMap returns an empty Map. An empty Map takes a little over 16 KiB: its trie's
 // first level, 256 slots wide, is allocated at once, so that lookups in a
 // Map of thousands of keys go one level less deep.
 func NewMap[K comparable, V any]() *Map[K, V] {
@@ -215,14 +220,9 @@ func (m *Map[K, V]) get(tx *stm.Tx, k K, h uint64) (V, bool) {
 			sv = &s.child.slots[digit(h, d)]
 			continue
 		}
-		if s.used {
-			if s.key == k {
-				return s.val, true
-			}
-			for e := s.more; e != nil; e = e.next {
-				if e.hash == h && e.key == k {
-					return e.val, true
-				}
+		for e := s.leaf; e != nil; e = e.next {
+			if e.hash == h && e.key == k {
+				return e.val, true
 			}
 		}
 		var zero V
@@ -244,31 +244,25 @@ func (m *Map[K, V]) put(tx *stm.Tx, k K, v V, h uint64) {
 		case s.child != nil:
 			sv = &s.child.slots[digit(h, d+1)]
 			continue
-		case !s.used:
-			sv.Store(tx, mapSlot[K, V]{used: true, key: k, val: v})
+		case s.leaf == nil:
+			sv.Store(tx, mapSlot[K, V]{leaf: &mapEntry[K, V]{hash: h, key: k, val: v}})
 			m.size.Add(tx, 1)
 			return
-		case s.key == k:
-			s.val = v // a copy: the stored value is immutable
-			sv.Store(tx, s)
+		}
+		if leaf, ok := s.leaf.replaced(h, k, v); ok {
+			sv.Store(tx, mapSlot[K, V]{leaf: leaf})
 			return
 		}
-		if more, ok := s.more.replaced(h, k, v); ok {
-			s.more = more
-			sv.Store(tx, s)
-			return
-		}
-		sh := m.hash(s.key) // the leaf's hash: not kept in the slot
-		if sh == h || d == mapLevels-1 {
-			s.more = &mapEntry[K, V]{hash: h, key: k, val: v, next: s.more}
-			sv.Store(tx, s)
+		// A chain holds keys of one hash, or any keys at the last level.
+		if s.leaf.hash == h || d == mapLevels-1 {
+			sv.Store(tx, mapSlot[K, V]{leaf: &mapEntry[K, V]{hash: h, key: k, val: v, next: s.leaf}})
 			m.size.Add(tx, 1)
 			return
 		}
 		// Split: the leaf moves, whole, one level down into a new node,
 		// private to tx until it commits; k goes on in that node.
 		c := new(mapNode[K, V])
-		c.slots[digit(sh, d+1)].Store(tx, s)
+		c.slots[digit(s.leaf.hash, d+1)].Store(tx, s)
 		sv.Store(tx, mapSlot[K, V]{child: c})
 		sv = &c.slots[digit(h, d+1)]
 	}
@@ -319,24 +313,11 @@ func (m *Map[K, V]) delete(tx *stm.Tx, k K, h uint64) bool {
 			sv = &s.child.slots[digit(h, d)]
 			continue
 		}
-		if !s.used {
+		leaf, ok := s.leaf.without(h, k)
+		if !ok {
 			return false
 		}
-		switch {
-		case s.key == k:
-			if e := s.more; e != nil {
-				s = mapSlot[K, V]{used: true, key: e.key, val: e.val, more: e.next}
-			} else {
-				s = mapSlot[K, V]{}
-			}
-		default:
-			more, ok := s.more.without(h, k)
-			if !ok {
-				return false
-			}
-			s.more = more
-		}
-		sv.Store(tx, s)
+		sv.Store(tx, mapSlot[K, V]{leaf: leaf})
 		m.size.Add(tx, -1)
 		return true
 	}
@@ -375,13 +356,7 @@ func rangeSlots[K comparable, V any](tx *stm.Tx, slots []stm.Var[mapSlot[K, V]],
 			}
 			continue
 		}
-		if !s.used {
-			continue
-		}
-		if !fn(s.key, s.val) {
-			return false
-		}
-		for e := s.more; e != nil; e = e.next {
+		for e := s.leaf; e != nil; e = e.next {
 			if !fn(e.key, e.val) {
 				return false
 			}
