@@ -341,6 +341,8 @@ func (v *Var[T]) Load(tx *Tx) T {
 		// cost Read16 about a fifth). Keep the two in step.
 		if inlineReads && unsafe.Sizeof(v.cur) <= inlineMax {
 			m := v.h.meta.Load() // acquire; after the snapshot's clock load
+			// The head load (acquire) only tells a zero Var, whose first
+			// use (init) is the slow path's, from an initialised one.
 			if m&metaMulti == 0 && m>>metaShift <= tx.rv && v.h.head.Load() != nil {
 				if testHooks {
 					inlineReadPause() // testhooks_on.go: a commit may land here
@@ -373,7 +375,8 @@ func (v *Var[T]) readCur(rv uint64) (x T, m uint64, ok bool) {
 		return x, 0, false
 	}
 	m = v.h.meta.Load() // acquire; after the snapshot's clock load
-	// head nil: a zero Var's first use (init) is the slow path's.
+	// The head load (acquire) only tells a zero Var, whose first use
+	// (init) is the slow path's, from an initialised one.
 	if m&metaMulti != 0 || m>>metaShift > rv || v.h.head.Load() == nil {
 		return x, 0, false
 	}
