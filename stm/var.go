@@ -352,6 +352,11 @@ func (v *Var[T]) Load(tx *Tx) T {
 					return x
 				}
 			}
+			// Not the version node's fast path below: it fails whenever
+			// this one did (a commit installing, or stamped after rv), and
+			// on a Var other cores commit to, each extra load of its line
+			// is a miss that widens the window for the next commit.
+			return v.loadSlower(tx)
 		}
 		if v.h.meta.Load()&metaMulti == 0 { // acquire; after the snapshot's clock load
 			if n := v.h.head.Load(); n != nil && n.ts <= tx.rv { // acquire: pairs with commit's head store
@@ -396,9 +401,12 @@ func (v *Var[T]) loadSlow(tx *Tx) T {
 	// entry has no node when the inline copy was read (readLatest, the
 	// entry's only reader in software, loads the head instead).
 	if tx != nil && tx.state == txFast && v != nil {
-		if x, m, ok := v.readCur(tx.rv); ok {
-			tx.reads = append(tx.reads, readEntry{h: &v.h, meta: m})
-			return x
+		if inlineReads && unsafe.Sizeof(v.cur) <= inlineMax {
+			if x, m, ok := v.readCur(tx.rv); ok {
+				tx.reads = append(tx.reads, readEntry{h: &v.h, meta: m})
+				return x
+			}
+			return v.loadSlower(tx) // as in Load: the node's fast path would fail too
 		}
 		m := v.h.meta.Load() // acquire; after the snapshot's clock load
 		if m&metaMulti == 0 {
