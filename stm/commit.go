@@ -90,6 +90,13 @@ func (tx *Tx) commit() bool {
 	if reportOn.Load() {
 		tx.reportCommit()
 	}
+	// The commit can no longer fail: copy the value into the Var's inline
+	// copy now, before the tick. Readers whose snapshot includes the stamp
+	// wait from the tick to the unlock (the multi bit), and on a Var that
+	// two cores write, every store in that window may miss: the copy there
+	// made the window long enough for them to yield (spinWait) far more often.
+	h.publishCur(e.node)
+	tx.published = true
 	// seq-cst tick after the lock CAS (docs/design.md, "Clock"): a snapshot that
 	// includes wv loaded the clock after this, and finds h locked or
 	// installed.
@@ -251,7 +258,9 @@ func (tx *Tx) installWrites(wv uint64, announce bool) (long bool) {
 		e := &tx.writes[i]
 		n := e.node
 		e.h.link(n, wv)
-		e.h.publishCur(n)
+		if !tx.published {
+			e.h.publishCur(n)
+		}
 		if announce && hooks.softwareWrite != nil {
 			hooks.softwareWrite(e.h)
 		}
@@ -274,6 +283,7 @@ func (tx *Tx) installWrites(wv uint64, announce bool) (long bool) {
 		}
 		e.node = nil
 	}
+	tx.published = false
 	return long
 }
 

@@ -59,6 +59,9 @@ type Tx struct {
 	inRun  bool
 	ctl    control
 	waited bool // the call waited at the contention gate (contention.go)
+	// published: the single-Var commit copied its value into the Var's
+	// inline copy before it ticked (commit); installWrites skips it then.
+	published bool
 
 	// hw is non-nil while the transaction runs as a hardware attempt;
 	// the hybrid package sets it (hwaccess.go).
