@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestInlineReadSeqlock hammers the read-only fast path that reads a Var's
@@ -234,5 +235,73 @@ func TestInlineCopySizes(t *testing.T) {
 				t.Fatalf("guard %d overwritten: %#x", i, g)
 			}
 		}
+	}
+}
+
+// TestInlineCopyUntouchedByAbortedCommit: a single-Var commit copies its
+// value into the inline copy before it ticks, but only once it cannot fail
+// (after its lock CAS and the irrevocable check). Here the irrevocable
+// check fails: an inevitable transaction holds the token, so the commit
+// unlocks and waits. A read-only attempt meanwhile must still read the old
+// value; a copy made before the check would leave the new value there under
+// the old sequence number.
+func TestInlineCopyUntouchedByAbortedCommit(t *testing.T) {
+	v := NewVar(0)
+	x := 1
+	store := func(tx *Tx) error { v.Store(tx, x); return nil }
+	// One commit first, so that the site logs and its next commit takes
+	// the single-Var path (a site's first Store goes on unlogged and
+	// commits through commitMulti, site.go).
+	if err := Atomically(store); err != nil {
+		t.Fatal(err)
+	}
+	x = 2 // before the writer goroutine starts
+	holding, release := make(chan struct{}), make(chan struct{})
+	inevitableDone := make(chan error)
+	go func() {
+		first := true
+		inevitableDone <- Atomically(func(tx *Tx) error {
+			tx.Inevitable()
+			if first {
+				first = false
+				close(holding)
+				<-release
+			}
+			return nil
+		})
+	}()
+	<-holding
+	before := ReadStats().Aborts[CauseIrrevocable]
+	writerDone := make(chan error)
+	go func() { writerDone <- Atomically(store) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for ReadStats().Aborts[CauseIrrevocable] == before {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("the single-Var commit never yielded to the inevitable transaction")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var got int
+	var state txState
+	read := freshSite(func(tx *Tx) error { state = tx.state; got = v.Load(tx); return nil })
+	if err := Atomically(read); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-inevitableDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-writerDone; err != nil {
+		t.Fatal(err)
+	}
+	if state != txRO {
+		t.Fatalf("the read ran in state %d, not read-only", state)
+	}
+	if got != 1 {
+		t.Fatalf("a read-only attempt read %d while the commit of 2 was aborted; want 1", got)
+	}
+	if v.Peek() != 2 {
+		t.Fatalf("after the inevitable transaction: %d, want 2", v.Peek())
 	}
 }
