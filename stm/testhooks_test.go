@@ -20,35 +20,60 @@ func TestInlineReadCommitBetweenLoads(t *testing.T) {
 	if !inlineReads {
 		t.Skip("inline reads are off in this build (race detector, or not amd64)")
 	}
-	// Both copies of the inline read: Load's (read-only attempts) and
-	// readCur (logged attempts that have not written).
-	for _, logged := range []bool{false, true} {
-		v := NewVar(1)
-		var got int
-		var state txState
-		read := freshSite(func(tx *Tx) error { state = tx.state; got = v.Load(tx); return nil })
-		if logged {
-			markSiteLogged(bodySite(read))
-		}
-		require.NoError(t, Atomically(read))
-		require.Equal(t, 1, got)
-
-		paused := false
-		inlineReadPauseFn = func() {
-			if paused {
-				return
+	// Every caller of the inline read: Load's copy (read-only attempts),
+	// and readCur in logged attempts, before their first write (loadSlow)
+	// and after it (loadSlower).
+	for _, mode := range []string{"read-only", "logged", "logged after a write"} {
+		t.Run(mode, func(t *testing.T) {
+			v, w := NewVar(1), NewVar(0)
+			type obs struct {
+				rv  uint64
+				val int
 			}
-			paused = true
-			done := make(chan error)
-			go func() { done <- Atomically(func(tx *Tx) error { v.Store(tx, 2); return nil }) }()
-			require.NoError(t, <-done)
-		}
-		require.NoError(t, Atomically(read))
-		inlineReadPauseFn = nil
-		freshSite(read)
-		require.True(t, paused, "logged %v: the read did not take the inline path", logged)
-		require.Equal(t, logged, state == txFast, "logged %v: the attempt ran in state %d", logged, state)
-		require.Equal(t, 1, got, "logged %v: the read returned a value committed after its snapshot", logged)
-		require.Equal(t, 2, v.Peek())
+			var got []obs // each attempt's snapshot and the value it read
+			var state txState
+			read := freshSite(func(tx *Tx) error {
+				if mode == "logged after a write" {
+					w.Store(tx, 1)
+				}
+				state = tx.state
+				x := v.Load(tx)
+				got = append(got, obs{tx.rv, x})
+				return nil
+			})
+			if mode != "read-only" {
+				markSiteLogged(bodySite(read))
+			}
+			require.NoError(t, Atomically(read))
+			require.Len(t, got, 1)
+			require.Equal(t, 1, got[0].val)
+			got = nil
+
+			paused := false
+			inlineReadPauseFn = func() {
+				if paused {
+					return
+				}
+				paused = true
+				done := make(chan error)
+				go func() { done <- Atomically(func(tx *Tx) error { v.Store(tx, 2); return nil }) }()
+				require.NoError(t, <-done)
+			}
+			require.NoError(t, Atomically(read))
+			inlineReadPauseFn = nil
+			freshSite(read)
+			require.True(t, paused, "%s: the read did not take the inline path", mode)
+			require.Equal(t, mode == "logged", state == txFast, "%s: the attempt ran in state %d", mode, state)
+			// Each attempt that read returned what its snapshot sees. (After
+			// a write, an attempt whose snapshot misses the newest version
+			// aborts instead of reading: it could not commit.)
+			stamp := v.h.head.Load().ts
+			require.NotEmpty(t, got)
+			for _, r := range got {
+				require.Equal(t, r.rv >= stamp, r.val == 2,
+					"%s: a snapshot at %d read %d (the commit of 2 is stamped %d)", mode, r.rv, r.val, stamp)
+			}
+			require.Equal(t, 2, v.Peek())
+		})
 	}
 }

@@ -445,6 +445,16 @@ func (v *Var[T]) loadSlower(tx *Tx) T {
 			return nodeVal[T](tx.writes[i].node)
 		}
 	}
+	if !tx.irrevocable {
+		// The inline copy, as in loadSlow's logged fast path: after the
+		// attempt's first write, a read of another Var touches the Var's
+		// line (which its commit locks, if it writes it) instead of the
+		// version node's, which the core that committed it last holds.
+		if x, m, ok := v.readCur(tx.rv); ok {
+			tx.reads = append(tx.reads, readEntry{h: &v.h, meta: m})
+			return x
+		}
+	}
 	return nodeVal[T](tx.readNode(&v.h))
 }
 

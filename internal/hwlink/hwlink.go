@@ -93,10 +93,11 @@ func ReadHWStats() hwtypes.Stats
 //go:linkname RealHardware github.com/hytm/hytm/stm.hasRealHardware
 func RealHardware() bool
 
-// OwnWrites brings the cache lines of the Vars that tx's software attempt
-// stored to into this processor's cache, exclusively, without changing
-// them, so that the attempt's commit later finds them there. Package tasks
-// calls it before an ordered block waits for its turn. See stm/retry.go.
+// OwnWrites asks for the cache lines that tx's software attempt's commit
+// will touch (each written Var's line, exclusively, and its newest
+// version's), with prefetches that change nothing, so that the commit later
+// finds them here. Package tasks calls it before an ordered block waits for
+// its turn. See stm/commit.go.
 //
 //go:linkname OwnWrites github.com/hytm/hytm/stm.ownWrites
 func OwnWrites(tx *stm.Tx)
