@@ -90,8 +90,8 @@
 //   - keep it free of side effects other than Loads and Stores, or call
 //     [Tx.Inevitable] before the side effect;
 //   - do not retain the *Tx or use it from another goroutine (a Store from
-//     another goroutine, and a Load that takes the slow path, panic; Load's
-//     fast path does not check, for speed);
+//     another goroutine that adds a write panics; Loads do not check, for
+//     speed);
 //   - do not mutate memory reachable from a loaded value; store a new value.
 //     Values are immutable once stored: append to a loaded slice can write
 //     into the array of a committed version that other transactions read,

@@ -421,7 +421,7 @@ func (v *Var[T]) loadSlow(tx *Tx) T {
 }
 
 func (v *Var[T]) loadSlower(tx *Tx) T {
-	tx.check()
+	tx.checkLive()
 	if v == nil {
 		panic("stm: Load of a nil Var")
 	}
@@ -472,7 +472,7 @@ func (v *Var[T]) Store(tx *Tx, x T) {
 }
 
 func (v *Var[T]) storeSlow(tx *Tx, x T) {
-	tx.check()
+	tx.checkLive() // and storeNew the goroutine
 	if v == nil {
 		panic("stm: Store to a nil Var")
 	}
