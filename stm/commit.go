@@ -146,6 +146,13 @@ func (tx *Tx) commitMulti() bool {
 		tx.reportCommit() // report.go: publish this commit's Store sites
 	}
 	long := tx.installWrites(wv, true)
+	if f := tx.installed; f != nil && len(tx.hooks) == 0 {
+		// Committed: every version is installed, every lock released and
+		// the clock ticked, so any transaction that begins or commits from
+		// here on is ordered after this one.
+		tx.installed = nil
+		f()
+	}
 	if tx.singleVar() {
 		w.stats.add(statCommitsSingle)
 	} else {
@@ -229,6 +236,23 @@ func ownWrites(tx *Tx) {
 		// version our commit links under; a prefetch of a stale or
 		// trimmed node is harmless (it reads nothing).
 		prefetch(unsafe.Pointer(h.head.Load()))
+	}
+}
+
+// onInstalled has f run inside tx's commit, right after it installs its
+// versions, if tx's software attempt commits through commitMulti (a write
+// set of more than one Var, or a read set beyond the Var written; not an
+// irrevocable commit) and has registered no commit hooks; otherwise f does
+// not run (the caller finds out
+// for itself and does what f would have done after Atomically returns).
+// Package tasks passes an ordered block's turn on this way, before the
+// commit's bookkeeping and Atomically's return: the next block's commit
+// waits for exactly that. Reached through internal/hwlink.
+//
+//go:linkname onInstalled
+func onInstalled(tx *Tx, f func()) {
+	if tx.hw == nil {
+		tx.installed = f
 	}
 }
 

@@ -40,6 +40,13 @@ type Tx struct {
 	// attempt (hooks.go); nil or empty for transactions that register none.
 	hooks []func()
 
+	// installed, set by package tasks (onInstalled, through
+	// internal/hwlink) in a software attempt, runs inside a multi-Var
+	// commit right after its versions are installed and its locks
+	// released, if the attempt registered no hooks. Cleared at every
+	// begin and when run returns.
+	installed func()
+
 	stale    bool // a read skipped a newer version: a writer cannot commit
 	unlogged bool // stored after reading in read-only mode: the read log is incomplete (site.go)
 	staleVar *varHeader
@@ -261,6 +268,7 @@ func (tx *Tx) run(fn func(tx *Tx) error) (err error, wrote bool) {
 		err, done = tx.attempts(fn)
 	}
 	wrote = err == nil && len(tx.writes) > 0
+	tx.installed = nil
 	if tx.ctx != nil || tx.yield != nil {
 		tx.ctx, tx.yield = nil, nil
 	}
@@ -292,6 +300,7 @@ func (tx *Tx) abandon() {
 	}
 	tx.inevitable = false
 	tx.ctx, tx.yield = nil, nil
+	tx.installed = nil
 	tx.leaveGate()
 	tx.w.slot.Unpin()
 	leaveTx(tx.w)
@@ -441,6 +450,7 @@ func (tx *Tx) begin() {
 	}
 	tx.wfilter = 0
 	tx.stale, tx.unlogged = false, false
+	tx.installed = nil
 	tx.w.liveEnter() // swlive.go: before the snapshot's clock loads
 	tx.rv = tx.w.slot.Pin(&clock.v)
 	switch {

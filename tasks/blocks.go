@@ -163,7 +163,9 @@ func (p *Pool) runBlock(w, i int, fns []func(*hybrid.Tx) error, serial bool) int
 		err, _, bad = p.tryBlock(ws, i, fns, false)
 	}
 	if err == nil {
-		p.advance(i + n - 1)
+		if !ws.passed {
+			p.advance(i + n - 1)
+		}
 		return n
 	}
 	if err == errHalted {
@@ -236,6 +238,11 @@ func (p *Pool) tryBlock(ws *bodySlot, i int, fns []func(*hybrid.Tx) error, spec 
 			}
 			ws.seq.Store(tx, i)
 		}
+		// Pass the turn on from inside the commit, once the block's
+		// versions are installed (if it registered no commit hooks, which
+		// must run first): the next block's commit waits for nothing else.
+		ws.passTo, ws.passed = i+len(fns)-1, false
+		hwlink.OnInstalled(tx, ws.passOn)
 		ran = true
 		return nil
 	}

@@ -172,6 +172,12 @@ type bodySlot struct {
 	seq  *stm.Var[int]
 	cur  int
 	from int
+	// Ordered mode: passOn, made once, passes the turn on to task
+	// passTo+1 from inside a block's commit (hwlink.OnInstalled) and sets
+	// passed, which tells runBlock not to pass it again.
+	passOn func()
+	passTo int
+	passed bool
 	// Counters of the worker's blocks without Ordered, since New: blocks
 	// of more than one task that committed, their tasks, and their runs
 	// beyond the first. Read by tests once Run has returned.
@@ -205,7 +211,12 @@ func New(opts ...Option) *Pool {
 	for i := range p.inBody {
 		p.inBody[i].task.Store(-1)
 		if p.cfg.ordered {
-			p.inBody[i].seq = stm.NewVar(0)
+			ws := &p.inBody[i]
+			ws.seq = stm.NewVar(0)
+			ws.passOn = func() {
+				p.advance(ws.passTo)
+				ws.passed = true
+			}
 		}
 	}
 	return p

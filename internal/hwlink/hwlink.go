@@ -101,3 +101,11 @@ func RealHardware() bool
 //
 //go:linkname OwnWrites github.com/hytm/hytm/stm.ownWrites
 func OwnWrites(tx *stm.Tx)
+
+// OnInstalled has f run inside tx's commit right after the commit installs
+// its versions, if tx's software attempt commits through stm's commitMulti
+// and registered no commit hooks; otherwise f does not run. Package tasks passes
+// an ordered block's turn on with it. See stm/commit.go.
+//
+//go:linkname OnInstalled github.com/hytm/hytm/stm.onInstalled
+func OnInstalled(tx *stm.Tx, f func())
