@@ -217,10 +217,10 @@ func (p *Pool) tryBlock(ws *bodySlot, i int, fns []func(*hybrid.Tx) error, spec 
 			bad = -1
 			return errSplit
 		}
-		var start time.Time
+		var start time.Duration
 		if spec {
 			ws.task.Store(int64(i))
-			start = time.Now()
+			start = mono()
 		}
 		for k, fn := range fns {
 			ws.cur = i + k
@@ -233,7 +233,7 @@ func (p *Pool) tryBlock(ws *bodySlot, i int, fns []func(*hybrid.Tx) error, spec 
 			// Wait at most as long as the bodies took (at least
 			// turnSpin): stepping aside costs running them again.
 			hwlink.OwnWrites(tx) // the lines our commit locks: fetched while we wait
-			if !p.awaitTurn(i, max(turnSpin, time.Since(start))) {
+			if !p.awaitTurn(i, max(turnSpin, mono()-start)) {
 				return errNotTurn
 			}
 			ws.seq.Store(tx, i)

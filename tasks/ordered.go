@@ -152,7 +152,7 @@ func (p *Pool) awaitTurn(i int, limit time.Duration) bool {
 	if p.turn.Load() == int64(i) {
 		return true
 	}
-	start := time.Now()
+	var start time.Duration // taken at the first time check: most turns come sooner
 	stuck := 0
 	for k := 1; ; k++ {
 		if p.stopped.Load() {
@@ -168,11 +168,23 @@ func (p *Pool) awaitTurn(i int, limit time.Duration) bool {
 		} else if stuck++; stuck > turnStuck {
 			return false
 		}
-		if k&15 == 0 && time.Since(start) > limit {
-			return false
+		if k&15 == 0 {
+			if now := mono(); start == 0 {
+				start = now
+			} else if now-start > limit {
+				return false
+			}
 		}
 	}
 }
+
+// epoch is mono's origin.
+var epoch = time.Now()
+
+// mono reads the monotonic clock alone (time.Now also reads the wall clock:
+// 55 ns against 29 on the development VM), for the waits' time limits; it is
+// above zero, which the waits use for "not taken yet".
+func mono() time.Duration { return time.Since(epoch) + 1 }
 
 // pause waits a little between looks number k and k+1 at the turn: a
 // short spin that touches no shared memory, and now and then a yield, so
@@ -220,7 +232,7 @@ func (p *Pool) waitTurn(i int) bool {
 	if p.turn.Load() == int64(i) {
 		return true
 	}
-	start := time.Now()
+	var start time.Duration // as in awaitTurn
 	for k := 1; ; k++ {
 		if p.stopped.Load() {
 			return false
@@ -229,8 +241,12 @@ func (p *Pool) waitTurn(i int) bool {
 		if p.turn.Load() == int64(i) {
 			return true
 		}
-		if k&15 == 0 && time.Since(start) > turnSpin {
-			break
+		if k&15 == 0 {
+			if now := mono(); start == 0 {
+				start = now
+			} else if now-start > turnSpin {
+				break
+			}
 		}
 	}
 	p.mu.Lock()
