@@ -241,6 +241,9 @@ func (p *Pool) tryBlock(ws *bodySlot, i int, fns []func(*hybrid.Tx) error, spec 
 		// Pass the turn on from inside the commit, once the block's
 		// versions are installed (if it registered no commit hooks, which
 		// must run first): the next block's commit waits for nothing else.
+		// (Passing it earlier, at the commit point before the installs,
+		// which is as safe, made interest on two workers slower: 136 ->
+		// 160-171 ns per task, with the two commits then overlapping.)
 		ws.passTo, ws.passed = i+len(fns)-1, false
 		hwlink.OnInstalled(tx, ws.passOn)
 		ran = true
