@@ -363,8 +363,7 @@ func (h *varHeader) publishCur(n *vnode) {
 }
 
 // link installs n, stamped wv, at the head of h's chain, with the trim
-// bookkeeping: n's depth, and the hint (mark, markAbove) to the newest
-// version stamped below the head's stamp. The caller holds h's commit lock,
+// bookkeeping: n's depth. The caller holds h's commit lock,
 // or runs inside an RTM transaction that read h's meta unlocked (the
 // hardware makes the whole commit one atomic step, hwCommitReal): either way
 // no other commit touches h meanwhile. Software and hardware commits share
@@ -372,11 +371,6 @@ func (h *varHeader) publishCur(n *vnode) {
 func (h *varHeader) link(n *vnode, wv uint64) {
 	old := h.head.Load()
 	n.ts, n.depth = wv, old.depth+1
-	if old.ts < wv {
-		h.mark, h.markAbove = old, 1
-	} else if h.mark != nil {
-		h.markAbove++
-	}
 	n.setPrevPrivate(old)
 	// release store (a plain MOV on amd64, package release): publishes n's
 	// fields to every reader that loads head (acquire). No load after it
@@ -392,7 +386,7 @@ func (h *varHeader) link(n *vnode, wv uint64) {
 func (tx *Tx) trimLazily(h *varHeader, n *vnode) bool {
 	// Walk the chain only when it has grown by trimDepth since the last
 	// cut, so a commit usually does O(1) work here.
-	if trimDue(n.depth) || cutDue(h, n.depth) {
+	if trimDue(n.depth) || cutDue(n) {
 		return tx.trim(h, n)
 	}
 	if n.depth > 2 && !h.isQueued() {
@@ -418,23 +412,29 @@ func trimDue(depth uint32) bool {
 	return depth&(depth-1) == 0
 }
 
-// cutDue reports whether h's chain can be cut at its trim hint now: the
-// hint (mark, the newest version stamped before the head's stamp) is at or
-// below the cached horizon, so trim finds the cut point there without a
-// walk (every commit ticks, so the versions below mark are stamped below
-// it), and something lies below it. A Var written now and then (bank's
-// accounts) is thus cut by each commit to two versions, one or two cold
-// nodes at a time, instead of growing until trimDue's walk over a long
-// cold chain (which cost a profiled bank transfer about a third of its
-// time) or until the trim queue gets to it. A hot Var, whose hint is
-// usually above the horizon, is still cut by trimDue's periodic walks and
-// right after each horizon rescan. (At, not only below: a worker that is
-// the only one ticking rescans the horizon right after its commit, to
-// that commit's stamp, which its next commit's mark then carries.) The
-// caller holds h's lock.
-func cutDue(h *varHeader, depth uint32) bool {
-	m := h.mark
-	return m != nil && h.markAbove+1 < depth && m.ts <= gcore.CachedHorizon()
+// cutDue reports whether the chain under head, which a commit has just
+// linked, can be cut below the version it replaced (head's prev) now: that
+// version is stamped below the head and at or below the cached horizon, so
+// trim finds the cut point one step down (every software commit ticks, so
+// the versions below it are stamped below it), and something lies below
+// it. A Var written now and then (bank's accounts) is thus cut by each
+// commit to two versions, one or two cold nodes at a time, instead of
+// growing until trimDue's walk over a long cold chain (which cost a
+// profiled bank transfer about a third of its time) or until the trim
+// queue gets to it. A hot Var, whose replaced version is usually above the
+// horizon, is still cut by trimDue's periodic walks and right after each
+// horizon rescan. (At, not only below: a worker that is the only one
+// ticking rescans the horizon right after its commit, to that commit's
+// stamp, which its next commit's replaced version then carries.) Unticked
+// hardware commits share their stamp with the version they replace: their
+// chains wait for trimDue. The caller holds h's lock; link has just loaded
+// head's prev.
+func cutDue(head *vnode) bool {
+	if head.depth <= 2 {
+		return false
+	}
+	p := head.prev.Load()
+	return p != nil && p.ts < head.ts && p.ts <= gcore.CachedHorizon()
 }
 
 // unlock releases the first n write locks taken by commit, unchanged.
@@ -454,14 +454,6 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 	hz := gcore.CachedHorizon()
 	n := head
 	depth := uint32(1)
-	jumped := false
-	if m := h.mark; n.ts >= hz && m != nil {
-		// Every version above mark has a stamp >= mark's, and the head's is
-		// >= hz: start the search for the newest version below hz at mark.
-		// (If a hardware commit left mark behind, mark is still in the chain
-		// and older, so the cut only keeps more.)
-		n, depth, jumped = m, h.markAbove+1, true
-	}
 	for n.ts >= hz {
 		p := n.prev.Load()
 		if p == nil {
@@ -479,7 +471,7 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 			// release) orders our earlier reads of the cut nodes before
 			// it; under the race detector it is atomic, which the detector
 			// needs. (An XCHG here cost a bank transfer about a tenth of
-			// its time once commits cut at the hint, cutDue.)
+			// its time once commits cut below the replaced version, cutDue.)
 			release.Pointer(&n.prev, nil)
 			if head.depth == depth+1 {
 				// The chain ends at cut (head.depth counts its nodes):
@@ -490,10 +482,6 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 				tx.recycle(h, cut)
 			}
 		}
-	}
-	if !jumped {
-		// The cut point is the head: mark, below it, is gone.
-		h.mark, h.markAbove = nil, 0
 	}
 	head.depth = depth
 	if depth > 2 && !h.isQueued() {
@@ -535,7 +523,7 @@ func (tx *Tx) recycle(h *varHeader, n *vnode) {
 
 // recycleLast is recycle of a cut-off chain of one node, n, known to be the
 // chain's last (its prev is nil): it does not load n, whose line a commit
-// that cuts at its trim hint would otherwise wait for; the nursery's next
+// that cuts below the version it replaced would otherwise wait for; the nursery's next
 // Store to it does not wait. Under the race detector it checks that n is
 // the last, so that the race-enabled tests catch a wrong chain length.
 func (tx *Tx) recycleLast(h *varHeader, n *vnode) {

@@ -14,8 +14,8 @@
 // A Var is made with [NewVar], or is a field of a struct: the zero Var holds
 // the zero value and is ready to use, and [Var.Init] gives a fresh one
 // another first value, so a tree node and its Vars can be one allocation.
-// A Var is a 48-byte header followed by a copy of its newest value (a
-// Var[int] is 56 bytes), which read-only transactions read without
+// A Var is a 40-byte header followed by a copy of its newest value (a
+// Var[int] is 48 bytes), which read-only transactions read without
 // touching the version chain for values of up to 16 bytes; Vars that
 // different goroutines write in a tight loop are best kept on separate
 // cache lines (padding a struct to 64 bytes).

@@ -128,7 +128,7 @@ func (tx *Tx) hwCommitReal() {
 		if m&metaLocked != 0 {
 			htm.AbortLockBusy()
 		}
-		e.h.link(e.node, wv) // depth and trim hint, as a software commit keeps them
+		e.h.link(e.node, wv) // depth, as a software commit keeps it
 		e.h.publishCur(e.node)
 		e.h.meta.Store(nextMeta(m, wv))
 		e.node = nil // published: runReal's rollback must not take it back

@@ -5,18 +5,18 @@ import (
 	"unsafe"
 )
 
-// TestVarSize checks that a Var's header is 48 bytes (varHeader: no
+// TestVarSize checks that a Var's header is 40 bytes (varHeader: no
 // padding, so that Vars stay dense) and that a Var is its header followed
 // by its inline copy of the value, nothing more.
 func TestVarSize(t *testing.T) {
-	if got := unsafe.Sizeof(varHeader{}); got != 48 {
-		t.Fatalf("unsafe.Sizeof(varHeader{}) = %d, want 48", got)
+	if got := unsafe.Sizeof(varHeader{}); got != 40 {
+		t.Fatalf("unsafe.Sizeof(varHeader{}) = %d, want 40", got)
 	}
-	if got := unsafe.Sizeof(Var[int]{}); got != 56 {
-		t.Fatalf("unsafe.Sizeof(Var[int]{}) = %d, want 56", got)
+	if got := unsafe.Sizeof(Var[int]{}); got != 48 {
+		t.Fatalf("unsafe.Sizeof(Var[int]{}) = %d, want 48", got)
 	}
-	if got := unsafe.Sizeof(Var[struct{ a, b, c, d, e, f uint64 }]{}); got != 48+48 {
-		t.Fatalf("unsafe.Sizeof(Var[6 words]) = %d, want 96", got)
+	if got := unsafe.Sizeof(Var[struct{ a, b, c, d, e, f uint64 }]{}); got != 40+48 {
+		t.Fatalf("unsafe.Sizeof(Var[6 words]) = %d, want 88", got)
 	}
 	var v Var[int]
 	if unsafe.Pointer(&v) != unsafe.Pointer(&v.h) {

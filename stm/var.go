@@ -57,7 +57,7 @@ type version[T any] struct {
 
 // varHeader is the type-independent part of a Var: what readers and
 // committers touch, kept small (the Retry wait list is allocated on demand).
-// It is 48 bytes with no padding (a Var adds its inline copy of the value),
+// It is 40 bytes with no padding (a Var adds its inline copy of the value),
 // so that Vars embedded in a user's node
 // (the zero Var is ready to use) and Vars of a tree or list stay dense;
 // TestVarSize checks the size. Two Vars may therefore share a cache line:
@@ -73,19 +73,11 @@ type varHeader struct {
 	// every commit: waiters) and the trim-queue flag (the top bit:
 	// isQueued, setQueued). Each is changed with its own atomic add, or
 	// or and, so neither disturbs the other.
-	wq        atomic.Uint32
-	markAbove uint32 // see mark
+	wq atomic.Uint32
 
 	side atomic.Pointer[varSide] // what few Vars need: allocated by the first Retry that waits on the Var, or its first trim-queue entry
 
 	tkey atomic.Pointer[gcore.TypeKey] // node type, for the nursery; set before head
-
-	// Trim hint, read and written only under the commit lock: mark is the
-	// newest version stamped before the head's stamp (nil if unknown or
-	// cut), with markAbove versions above it. Every version above mark
-	// shares the head's stamp, so when the head is not below the horizon
-	// but mark is, mark is the cut point and trimming needs no walk.
-	mark *vnode
 }
 
 const (

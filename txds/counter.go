@@ -24,7 +24,7 @@ type Counter struct {
 }
 
 // counterStripe is one stripe, padded so that stripes written from
-// different Ps never share a cache line (a Var[int64] alone is 56 bytes:
+// different Ps never share a cache line (a Var[int64] alone is 48 bytes:
 // its header and its inline copy of the value). The zero Var holds 0,
 // ready to use.
 type counterStripe struct {

@@ -53,10 +53,10 @@ type Map[K comparable, V any] struct {
 // its high-water mark, and the Var that leads to a child never changes
 // once it is a branch.
 //
-// Why a 16-byte slot value: a slot's Var is then 64 bytes (a 48-byte
-// header and its inline copy of the value), one cache line in the root and
-// in every node (both are arrays of 64-byte Vars in allocations aligned to
-// 64 bytes), and a read-only transaction reads the slot from that line
+// Why a 16-byte slot value: a slot's Var is then 56 bytes (a 40-byte
+// header and its inline copy of the value), padded to one cache line in
+// the root and in every node (both are arrays of 64-byte slots in
+// allocations aligned to 64 bytes), and a read-only transaction reads the slot from that line
 // without loading its version (stm, "Inline copies"). A Get of a 1,000-key
 // map thus touches three lines, the root slot, the child slot and the
 // entry, where a slot holding its entry by value (a 40-byte value for
@@ -114,17 +114,26 @@ const (
 
 // mapRoot is the trie's first level, mapNode every other one.
 type mapRoot[K comparable, V any] struct {
-	slots [rootFanout]stm.Var[mapSlot[K, V]]
+	slots [rootFanout]slotVar[K, V]
 }
 
 type mapNode[K comparable, V any] struct {
-	slots [mapFanout]stm.Var[mapSlot[K, V]]
+	slots [mapFanout]slotVar[K, V]
+}
+
+// slotVar is a slot's Var padded to a cache line: a Var of a 16-byte value
+// is 56 bytes, and the arrays of slots start at 64-byte boundaries (their
+// allocations' size classes are multiples of 64), so that each slot, the
+// line a Get reads, sits in a line of its own. TestSlotVarSize checks it.
+type slotVar[K comparable, V any] struct {
+	stm.Var[mapSlot[K, V]]
+	_ [8]byte
 }
 
 // mapSlot is a slot's value: a branch (child != nil), a leaf (leaf != nil:
 // its chain of entries, immutable once stored), or empty (neither). It is
-// 16 bytes, so that the slot's Var (48 bytes of header and its inline copy
-// of the value) fills one cache line and read-only transactions read the
+// 16 bytes, so that the slot's Var (40 bytes of header and its inline copy
+// of the value) fits one cache line and read-only transactions read the
 // slot from that line without loading its version (stm, "Inline copies").
 type mapSlot[K comparable, V any] struct {
 	child *mapNode[K, V]
@@ -147,7 +156,7 @@ func digit(h uint64, depth int) uint64 {
 
 // top returns the root slot for hash h.
 func (m *Map[K, V]) top(h uint64) *stm.Var[mapSlot[K, V]] {
-	return &m.root.slots[h&(rootFanout-1)]
+	return &m.root.slots[h&(rootFanout-1)].Var
 }
 
 // NewMap returns an empty Map. An empty Map takes a little over 16 KiB: its trie's
@@ -217,7 +226,7 @@ func (m *Map[K, V]) get(tx *stm.Tx, k K, h uint64) (V, bool) {
 	for d := 1; ; d++ {
 		s := sv.Load(tx)
 		if s.child != nil {
-			sv = &s.child.slots[digit(h, d)]
+			sv = &s.child.slots[digit(h, d)].Var
 			continue
 		}
 		for e := s.leaf; e != nil; e = e.next {
@@ -242,7 +251,7 @@ func (m *Map[K, V]) put(tx *stm.Tx, k K, v V, h uint64) {
 		s := sv.Load(tx)
 		switch {
 		case s.child != nil:
-			sv = &s.child.slots[digit(h, d+1)]
+			sv = &s.child.slots[digit(h, d+1)].Var
 			continue
 		case s.leaf == nil:
 			sv.Store(tx, mapSlot[K, V]{leaf: &mapEntry[K, V]{hash: h, key: k, val: v}})
@@ -264,7 +273,7 @@ func (m *Map[K, V]) put(tx *stm.Tx, k K, v V, h uint64) {
 		c := new(mapNode[K, V])
 		c.slots[digit(s.leaf.hash, d+1)].Store(tx, s)
 		sv.Store(tx, mapSlot[K, V]{child: c})
-		sv = &c.slots[digit(h, d+1)]
+		sv = &c.slots[digit(h, d+1)].Var
 	}
 }
 
@@ -310,7 +319,7 @@ func (m *Map[K, V]) delete(tx *stm.Tx, k K, h uint64) bool {
 	for d := 1; ; d++ {
 		s := sv.Load(tx)
 		if s.child != nil {
-			sv = &s.child.slots[digit(h, d)]
+			sv = &s.child.slots[digit(h, d)].Var
 			continue
 		}
 		leaf, ok := s.leaf.without(h, k)
@@ -347,7 +356,7 @@ func (m *Map[K, V]) Range(tx *stm.Tx, fn func(k K, v V) bool) {
 	rangeSlots(tx, m.root.slots[:], fn)
 }
 
-func rangeSlots[K comparable, V any](tx *stm.Tx, slots []stm.Var[mapSlot[K, V]], fn func(K, V) bool) bool {
+func rangeSlots[K comparable, V any](tx *stm.Tx, slots []slotVar[K, V], fn func(K, V) bool) bool {
 	for i := range slots {
 		s := slots[i].Load(tx)
 		if s.child != nil {

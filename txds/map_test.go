@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"pgregory.net/rapid"
 
@@ -172,5 +173,16 @@ func TestMapMisuse(t *testing.T) {
 	}
 	if _, ok := m.Load(2); ok {
 		t.Error("a Put before the panic survived")
+	}
+}
+
+// TestSlotVarSize: a slot is one cache line, so that the slots of a node
+// (an allocation aligned to 64 bytes) never share or straddle a line.
+func TestSlotVarSize(t *testing.T) {
+	if got := unsafe.Sizeof(slotVar[int, int]{}); got != 64 {
+		t.Fatalf("unsafe.Sizeof(slotVar) = %d, want 64", got)
+	}
+	if got := unsafe.Sizeof(mapNode[string, []byte]{}); got != 64*mapFanout {
+		t.Fatalf("unsafe.Sizeof(mapNode) = %d, want %d", got, 64*mapFanout)
 	}
 }
