@@ -53,6 +53,16 @@ func (tx *Tx) hwRealHead(h *varHeader) *vnode {
 	return h.head.Load()
 }
 
+// hwRealUnwritten reports, inside an RTM transaction, that h has no
+// version yet (hwLoadUnwritten). Reading meta first subscribes to the
+// Var's commit lock, as hwRealHead does.
+func (tx *Tx) hwRealUnwritten(h *varHeader) bool {
+	if h.meta.Load()&metaLocked != 0 {
+		htm.AbortLockBusy()
+	}
+	return h.head.Load() == nil
+}
+
 // hwRealNode takes a version node for h from the nursery inside an RTM
 // transaction; it never allocates.
 func (tx *Tx) hwRealNode(h *varHeader) *vnode {

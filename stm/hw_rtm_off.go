@@ -23,6 +23,10 @@ func hwRealAbortSoftware() { panic("stm: no real hardware path in this build") }
 
 func (tx *Tx) hwRealHead(h *varHeader) *vnode { panic("stm: no real hardware path in this build") }
 
+func (tx *Tx) hwRealUnwritten(h *varHeader) bool {
+	panic("stm: no real hardware path in this build")
+}
+
 func (tx *Tx) hwRealNode(h *varHeader) *vnode { panic("stm: no real hardware path in this build") }
 
 func (tx *Tx) runReal(fn func(tx *Tx) error, c *hwContext) (htm.Status, error) {

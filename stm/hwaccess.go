@@ -129,10 +129,18 @@ func hwLoad[T any](tx *Tx, v *Var[T]) T {
 	if i := tx.hwFindWrite(h); i >= 0 {
 		return nodeVal[T](tx.writes[i].node)
 	}
+	var n *vnode
 	if tx.hw.mode == hwtypes.Real {
-		return nodeVal[T](tx.hwRealHead(h))
+		n = tx.hwRealHead(h)
+	} else {
+		n = tx.hwEmuRead(h)
 	}
-	return nodeVal[T](tx.hwEmuRead(h))
+	if n == nil {
+		// A zero Var with no version yet (hwLoadUnwritten): the zero T.
+		var zero T
+		return zero
+	}
+	return nodeVal[T](n)
 }
 
 func hwStore[T any](tx *Tx, v *Var[T], x T) {
@@ -160,6 +168,18 @@ func hwStore[T any](tx *Tx, v *Var[T], x T) {
 	n.val = x
 	tx.wfilter |= wbit(h) // validateReads' findWrite, for emulated commits
 	tx.writes = append(tx.writes, writeEntry{h: h, node: &n.vnode})
+}
+
+// hwLoadUnwritten reads, in an RTM attempt, a zero Var that no transaction
+// has written (no version yet, head nil): it reports true if the attempt
+// takes the zero value. Its loads of meta and head put the Var's line in
+// its read set, so a first Store (init's head CAS) or a commit to the Var
+// aborts it, and the zero value is the Var's value until then. An emulated
+// attempt reports false: hwEmuRead logs the read with a nil node, which
+// hwLoad turns into the zero value (validated by its meta word, as every
+// emulated read).
+func hwLoadUnwritten(tx *Tx, h *varHeader) bool {
+	return tx.hw.mode == hwtypes.Real && tx.hwRealUnwritten(h)
 }
 
 // hwNeedsSoftware ends a hardware attempt that reached something only

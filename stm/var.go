@@ -284,10 +284,11 @@ func (v *Var[T]) Init(x T) {
 	if v == nil {
 		panic("stm: Init of a nil Var")
 	}
-	if v.h.head.Load() != nil {
+	// seq-cst CAS: a Var that a transaction read has its key already
+	// (unwritten), and one that it wrote has its head.
+	if v.h.head.Load() != nil || !v.h.tkey.CompareAndSwap(nil, typeKeyFor[T]()) {
 		panic("stm: Init of a Var already in use")
 	}
-	v.h.tkey.CompareAndSwap(nil, typeKeyFor[T]())
 	// The inline copy before the version: no other goroutine reaches the
 	// Var yet (read-only attempts would read it without looking at head).
 	v.cur = x
@@ -297,13 +298,46 @@ func (v *Var[T]) Init(x T) {
 	}
 }
 
+// unwritten reads, in a software attempt, h, a zero Var whose head was nil
+// when loaded: it reports true if the attempt may take the zero value
+// without giving the Var a version. It may when the head is still nil after
+// a load of meta: a commit stamped inside the snapshot would have given the
+// Var its first version (init, at its first Store, before it locks and
+// ticks) before the snapshot's clock load, so the zero value is the Var's
+// value in the snapshot; a logged attempt records the meta word, which any
+// later commit changes. It sets the Var's type key (once, with a CAS), so
+// that Init sees that a transaction has used the Var. Irrevocable
+// attempts, and attempts while reporting is on, take init's way (their
+// reads need the version node). key returns the type key (typeKeyFor[T]).
+func (tx *Tx) unwritten(h *varHeader, key func() *gcore.TypeKey) bool {
+	if tx.irrevocable || reportOn.Load() {
+		return false
+	}
+	if h.tkey.Load() == nil {
+		// seq-cst CAS: Init's CAS of the key fails after it.
+		h.tkey.CompareAndSwap(nil, key())
+	}
+	m := h.meta.Load()        // acquire; after the snapshot's clock load
+	if h.head.Load() != nil { // acquire: pairs with init's CAS
+		return false
+	}
+	if tx.state != txRO {
+		// A logged read, validated by its meta word; no version node
+		// (readLatest loads the head, which init will have set by then).
+		tx.reads = append(tx.reads, readEntry{h: h, meta: m})
+	}
+	return true
+}
+
 // init gives a zero Var its first version, holding the zero T, stamped 0
 // (committed before every transaction, as NewVar's). Racing first uses
 // agree: the type key is the same for every caller, and one CAS installs
 // the version.
 func (v *Var[T]) init() {
 	// seq-cst CAS: the key is set before any head is published.
-	v.h.tkey.CompareAndSwap(nil, typeKeyFor[T]())
+	if v.h.tkey.Load() == nil {
+		v.h.tkey.CompareAndSwap(nil, typeKeyFor[T]())
+	}
 	// acq-rel CAS: publishes the zero version (and the key before it).
 	v.h.head.CompareAndSwap(nil, &(&version[T]{vnode: vnode{depth: 1}}).vnode)
 }
@@ -333,9 +367,11 @@ func (v *Var[T]) Load(tx *Tx) T {
 		// cost Read16 about a fifth). Keep the two in step.
 		if inlineReads && unsafe.Sizeof(v.cur) <= inlineMax {
 			m := v.h.meta.Load() // acquire; after the snapshot's clock load
-			// The head load (acquire) only tells a zero Var, whose first
-			// use (init) is the slow path's, from an initialised one.
-			if m&metaMulti == 0 && m>>metaShift <= tx.rv && v.h.head.Load() != nil {
+			// The type key (acquire) only tells a zero Var that no
+			// transaction has used, whose first read is the slow path's
+			// (unwritten sets the key), from any other. A Var with a key
+			// and no version yet holds the zero T in cur.
+			if m&metaMulti == 0 && m>>metaShift <= tx.rv && v.h.tkey.Load() != nil {
 				if testHooks {
 					inlineReadPause() // testhooks_on.go: a commit may land here
 				}
@@ -372,9 +408,9 @@ func (v *Var[T]) readCur(rv uint64) (x T, m uint64, ok bool) {
 		return x, 0, false
 	}
 	m = v.h.meta.Load() // acquire; after the snapshot's clock load
-	// The head load (acquire) only tells a zero Var, whose first use
-	// (init) is the slow path's, from an initialised one.
-	if m&metaMulti != 0 || m>>metaShift > rv || v.h.head.Load() == nil {
+	// The type key (acquire) only tells a zero Var that no transaction has
+	// used, whose first read is the slow path's, from any other (see Load).
+	if m&metaMulti != 0 || m>>metaShift > rv || v.h.tkey.Load() == nil {
 		return x, 0, false
 	}
 	if testHooks {
@@ -418,10 +454,21 @@ func (v *Var[T]) loadSlower(tx *Tx) T {
 		panic("stm: Load of a nil Var")
 	}
 	if v.h.head.Load() == nil {
-		if tx.hw != nil {
-			hwNeedsSoftware(tx) // init allocates: not inside a hardware attempt
+		// A zero Var that no transaction has written: its value is the
+		// zero T, which it can give without a version (unwritten).
+		var zero T
+		switch {
+		case tx.hw != nil:
+			// hwLoad reads it (init allocates: not inside a hardware
+			// attempt), unless an RTM attempt finds it still unwritten.
+			if hwLoadUnwritten(tx, &v.h) {
+				return zero
+			}
+		case tx.unwritten(&v.h, typeKeyFor[T]):
+			return zero
+		default:
+			v.init()
 		}
-		v.init()
 	}
 	if tx.state == txRO {
 		return nodeVal[T](tx.readNodeRO(&v.h))
