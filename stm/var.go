@@ -298,37 +298,6 @@ func (v *Var[T]) Init(x T) {
 	}
 }
 
-// unwritten reads, in a software attempt, h, a zero Var whose head was nil
-// when loaded: it reports true if the attempt may take the zero value
-// without giving the Var a version. It may when the head is still nil after
-// a load of meta: a commit stamped inside the snapshot would have given the
-// Var its first version (init, at its first Store, before it locks and
-// ticks) before the snapshot's clock load, so the zero value is the Var's
-// value in the snapshot; a logged attempt records the meta word, which any
-// later commit changes. It sets the Var's type key (once, with a CAS), so
-// that Init sees that a transaction has used the Var. Irrevocable
-// attempts, and attempts while reporting is on, take init's way (their
-// reads need the version node). key returns the type key (typeKeyFor[T]).
-func (tx *Tx) unwritten(h *varHeader, key func() *gcore.TypeKey) bool {
-	if tx.irrevocable || reportOn.Load() {
-		return false
-	}
-	if h.tkey.Load() == nil {
-		// seq-cst CAS: Init's CAS of the key fails after it.
-		h.tkey.CompareAndSwap(nil, key())
-	}
-	m := h.meta.Load()        // acquire; after the snapshot's clock load
-	if h.head.Load() != nil { // acquire: pairs with init's CAS
-		return false
-	}
-	if tx.state != txRO {
-		// A logged read, validated by its meta word; no version node
-		// (readLatest loads the head, which init will have set by then).
-		tx.reads = append(tx.reads, readEntry{h: h, meta: m})
-	}
-	return true
-}
-
 // init gives a zero Var its first version, holding the zero T, stamped 0
 // (committed before every transaction, as NewVar's). Racing first uses
 // agree: the type key is the same for every caller, and one CAS installs
