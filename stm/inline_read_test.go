@@ -104,11 +104,20 @@ func TestInlineReadCommitAfterSnapshot(t *testing.T) {
 	if err := Atomically(read); err != nil {
 		t.Fatal(err)
 	}
+	checkROReadOld(t, state, got, v, "committed after its snapshot")
+}
+
+// checkROReadOld checks the end of a test in which a read-only attempt
+// (state) read v, holding 1 in its snapshot, while a commit of 2 landed:
+// the attempt read got, which must be 1, and v now holds 2. why says what
+// a 2 read by the attempt would mean.
+func checkROReadOld(t *testing.T, state txState, got int, v *Var[int], why string) {
+	t.Helper()
 	if state != txRO {
 		t.Fatalf("the attempt ran in state %d, not read-only: the inline read was not tried", state)
 	}
 	if got != 1 {
-		t.Fatalf("the read-only attempt read %d, committed after its snapshot; want 1", got)
+		t.Fatalf("the read-only attempt read %d, %s; want 1", got, why)
 	}
 	if v.Peek() != 2 {
 		t.Fatalf("Peek = %d, want 2", v.Peek())
@@ -295,13 +304,5 @@ func TestInlineCopyUntouchedByAbortedCommit(t *testing.T) {
 	if err := <-writerDone; err != nil {
 		t.Fatal(err)
 	}
-	if state != txRO {
-		t.Fatalf("the read ran in state %d, not read-only", state)
-	}
-	if got != 1 {
-		t.Fatalf("a read-only attempt read %d while the commit of 2 was aborted; want 1", got)
-	}
-	if v.Peek() != 2 {
-		t.Fatalf("after the inevitable transaction: %d, want 2", v.Peek())
-	}
+	checkROReadOld(t, state, got, v, "while the commit of 2 was aborted")
 }
