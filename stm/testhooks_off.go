@@ -10,3 +10,7 @@ const testHooks = false
 // inlineReadPause is called by Load's inline read between its first meta
 // load and its copy of Var.cur.
 func inlineReadPause() {}
+
+// unwrittenPause is called by unwritten between the caller's load of a nil
+// head and unwritten's load of meta.
+func unwrittenPause() {}

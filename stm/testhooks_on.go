@@ -17,3 +17,13 @@ func inlineReadPause() {
 		f()
 	}
 }
+
+// unwrittenPauseFn, if set, runs inside unwritten between the caller's
+// load of a nil head and unwritten's load of meta.
+var unwrittenPauseFn func()
+
+func unwrittenPause() {
+	if f := unwrittenPauseFn; f != nil {
+		f()
+	}
+}

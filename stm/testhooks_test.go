@@ -77,3 +77,41 @@ func TestInlineReadCommitBetweenLoads(t *testing.T) {
 		})
 	}
 }
+
+// TestUnwrittenCommitBetweenLoads plays the interleaving that unwritten's
+// second look at the head guards against: a logged attempt finds a zero
+// Var's head nil, then a whole commit to the Var lands (its first Store
+// gives the Var its version), then unwritten loads meta. Taking the zero
+// value then would log the commit's meta word with the old value, which
+// validation could not tell from a current read: the attempt would commit
+// out = 0+1 although z is 1. With the head loaded again after meta, the
+// read goes to the version chain, which holds the zero version for the
+// snapshot, and the commit fails validation, so the attempt runs again and
+// computes 1+1.
+func TestUnwrittenCommitBetweenLoads(t *testing.T) {
+	var z Var[int]
+	out := NewVar(0)
+	attempts := 0
+	body := freshSite(func(tx *Tx) error {
+		attempts++
+		out.Store(tx, z.Load(tx)+1)
+		return nil
+	})
+	defer freshSite(body)
+	markSiteLogged(bodySite(body))
+	paused := false
+	unwrittenPauseFn = func() {
+		if paused {
+			return
+		}
+		paused = true
+		done := make(chan error)
+		go func() { done <- Atomically(func(tx *Tx) error { z.Store(tx, 1); return nil }) }()
+		require.NoError(t, <-done)
+	}
+	defer func() { unwrittenPauseFn = nil }()
+	require.NoError(t, Atomically(body))
+	require.True(t, paused, "the read did not go through unwritten")
+	require.Equal(t, 2, out.Peek(), "the attempt committed a value computed from the zero it read after the commit of 1")
+	require.Equal(t, 2, attempts)
+}

@@ -28,6 +28,12 @@ func (tx *Tx) unwritten(h *varHeader, key func() *gcore.TypeKey) bool {
 		// seq-cst CAS: Init's CAS of the key fails after it.
 		h.tkey.CompareAndSwap(nil, key())
 	}
+	if testHooks {
+		unwrittenPause() // testhooks_on.go: a commit may land here
+	}
+	// The head again, after meta: a commit that meta shows gave the Var
+	// its version first, so a logged read never records a commit's meta
+	// word with the zero value (TestUnwrittenCommitBetweenLoads).
 	m := h.meta.Load()        // acquire; after the snapshot's clock load
 	if h.head.Load() != nil { // acquire: pairs with init's CAS
 		return false
