@@ -158,6 +158,7 @@ type Pool struct {
 	blk      atomic.Int32 // how many tasks an ordered worker claims as one block (ordered.go)
 	blkCeil  atomic.Int32 // past it, blk grows slowly
 	blkGood  atomic.Int32 // blocks that committed at one run since blk last changed
+	blkBad   atomic.Int32 // the size of the last block that ran again or was split: blk grows to it only rarely
 	blkFixed int32        // tests: a block size that does not adapt (0: it adapts)
 }
 
@@ -207,6 +208,7 @@ func New(opts ...Option) *Pool {
 	if p.cfg.workers <= runtime.GOMAXPROCS(0) {
 		p.yieldMask = 63
 	}
+	p.blkBad.Store(maxBlock + 1)
 	p.inBody = make([]bodySlot, p.cfg.workers)
 	for i := range p.inBody {
 		p.inBody[i].task.Store(-1)
