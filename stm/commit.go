@@ -273,12 +273,20 @@ func (tx *Tx) validateReads() *varHeader {
 		if m == r.meta {
 			continue
 		}
-		if m&metaLocked != 0 && m&^metaLock == r.meta && tx.findWrite(r.h) >= 0 {
+		if m&metaLocked != 0 && m&^metaLock == r.meta && tx.lockedByUs(i, r.h) {
 			continue // locked by us, unchanged before that
 		}
 		return r.h
 	}
 	return nil
+}
+
+// lockedByUs reports whether h, the Var of read entry i, is in the write
+// set. A transaction that reads each Var just before it writes it (a
+// read-modify-write, a block of such tasks) has its i-th write on the
+// Var of its i-th read: one compare finds it, before the search.
+func (tx *Tx) lockedByUs(i int, h *varHeader) bool {
+	return (i < len(tx.writes) && tx.writes[i].h == h) || tx.findWrite(h) >= 0
 }
 
 // installWrites links each tentative version at the head of its chain,

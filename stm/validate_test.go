@@ -1,0 +1,41 @@
+package stm
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestValidateFailsOnAnotherCommitsLock plays the case that validation's
+// "locked by us" check must tell apart: an attempt read x, and when it
+// commits x is locked, with the sequence it read, by another commit that
+// has already taken its stamp (below ours) and not yet installed. That
+// commit serializes first and writes x, so the attempt, which read the old
+// x, must fail. Its own lock on a Var it wrote looks the same; only the
+// write set tells them apart (lockedByUs, which also tries the write at the
+// read's index first). The test takes x's lock by hand, as a commit does,
+// and ticks the clock as that commit would; the attempt writes y, not x,
+// and its write at x's read index is y's.
+func TestValidateFailsOnAnotherCommitsLock(t *testing.T) {
+	x, y := NewVar(1), NewVar(0)
+	var m uint64
+	attempts := 0
+	body := freshSite(func(tx *Tx) error {
+		attempts++
+		if attempts == 2 {
+			x.h.meta.Store(m) // the other commit gives up: unlock x unchanged
+		}
+		y.Store(tx, x.Load(tx)+10)
+		if attempts == 1 {
+			m = x.h.meta.Load()
+			require.True(t, x.h.meta.CompareAndSwap(m, m|metaLock), "lock x as a commit does")
+			clock.v.Add(1) // that commit's stamp, below ours: validation runs
+		}
+		return nil
+	})
+	defer freshSite(body)
+	markSiteLogged(bodySite(body))
+	require.NoError(t, Atomically(body))
+	require.Equal(t, 2, attempts, "the attempt committed although a Var it read was locked by another commit")
+	require.Equal(t, 11, y.Peek())
+}
