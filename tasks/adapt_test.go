@@ -81,3 +81,26 @@ func TestSpeculativeErrorIsAStepAside(t *testing.T) {
 		t.Errorf("doubt %d after one speculative run that returned an error, want 1", d)
 	}
 }
+
+// TestOrderedDoublingStopsShortOfFailure: in ordered mode, once a block of
+// 16 ran again, the doubling at a later Run's start stops at 15 and stays
+// there for 50 good blocks; a block of 6 that ran again (at most
+// badDoubling: maybe a conflict by chance) does not hold the doubling back,
+// which reaches maxOrderedBlock.
+func TestOrderedDoublingStopsShortOfFailure(t *testing.T) {
+	for _, c := range []struct{ failed, want int32 }{{16, 15}, {6, maxOrderedBlock}} {
+		p := New(Workers(2), Ordered())
+		p.blk.Store(c.failed)
+		p.blockFailed(int(c.failed))
+		// A new Run's start (Run resets these three).
+		p.blk.Store(1)
+		p.blkCeil.Store(p.maxBlk)
+		p.blkGood.Store(0)
+		for range 50 {
+			p.blockCommitted()
+		}
+		if got := p.blk.Load(); got != c.want {
+			t.Errorf("after a failed block of %d, 50 good blocks of the next Run: size %d, want %d", c.failed, got, c.want)
+		}
+	}
+}

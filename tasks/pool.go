@@ -160,6 +160,7 @@ type Pool struct {
 	blkGood  atomic.Int32 // blocks that committed at one run since blk last changed
 	blkBad   atomic.Int32 // the size of the last block that ran again or was split: blk grows to it only rarely
 	blkFixed int32        // tests: a block size that does not adapt (0: it adapts)
+	maxBlk   int32        // maxBlock, or maxOrderedBlock in ordered mode
 }
 
 // bodySlot is a worker's state, on a cache line of its own. In ordered
@@ -208,7 +209,11 @@ func New(opts ...Option) *Pool {
 	if p.cfg.workers <= runtime.GOMAXPROCS(0) {
 		p.yieldMask = 63
 	}
-	p.blkBad.Store(maxBlock + 1)
+	p.maxBlk = maxBlock
+	if p.cfg.ordered {
+		p.maxBlk = maxOrderedBlock
+	}
+	p.blkBad.Store(p.maxBlk + 1)
 	p.inBody = make([]bodySlot, p.cfg.workers)
 	for i := range p.inBody {
 		p.inBody[i].task.Store(-1)
@@ -321,7 +326,7 @@ func (p *Pool) Run(ctx context.Context) error {
 	p.turn.Store(0)
 	p.doubt.Store(0)
 	p.blk.Store(max(p.blkFixed, 1))
-	p.blkCeil.Store(maxBlock)
+	p.blkCeil.Store(p.maxBlk)
 	p.blkGood.Store(0)
 	for w := range p.inBody {
 		ws := &p.inBody[w]
