@@ -51,13 +51,10 @@ func TestInlineReadCommitBetweenLoads(t *testing.T) {
 
 			paused := false
 			inlineReadPauseFn = func() {
-				if paused {
-					return
+				if !paused {
+					paused = true
+					conflict(v) // another goroutine commits 2
 				}
-				paused = true
-				done := make(chan error)
-				go func() { done <- Atomically(func(tx *Tx) error { v.Store(tx, 2); return nil }) }()
-				require.NoError(t, <-done)
 			}
 			require.NoError(t, Atomically(read))
 			inlineReadPauseFn = nil
@@ -92,22 +89,17 @@ func TestUnwrittenCommitBetweenLoads(t *testing.T) {
 	var z Var[int]
 	out := NewVar(0)
 	attempts := 0
-	body := freshSite(func(tx *Tx) error {
+	body := loggedBody(t, func(tx *Tx) error {
 		attempts++
 		out.Store(tx, z.Load(tx)+1)
 		return nil
 	})
-	defer freshSite(body)
-	markSiteLogged(bodySite(body))
 	paused := false
 	unwrittenPauseFn = func() {
-		if paused {
-			return
+		if !paused {
+			paused = true
+			conflict(&z) // another goroutine commits 1
 		}
-		paused = true
-		done := make(chan error)
-		go func() { done <- Atomically(func(tx *Tx) error { z.Store(tx, 1); return nil }) }()
-		require.NoError(t, <-done)
 	}
 	defer func() { unwrittenPauseFn = nil }()
 	require.NoError(t, Atomically(body))

@@ -55,7 +55,7 @@ func TestUnwrittenLoggedReadValidates(t *testing.T) {
 	var z Var[int]
 	out := NewVar(0)
 	attempts := 0
-	body := freshSite(func(tx *Tx) error {
+	body := loggedBody(t, func(tx *Tx) error {
 		attempts++
 		x := z.Load(tx)
 		if attempts == 1 {
@@ -64,8 +64,6 @@ func TestUnwrittenLoggedReadValidates(t *testing.T) {
 		out.Store(tx, x+1)
 		return nil
 	})
-	defer freshSite(body)
-	markSiteLogged(bodySite(body))
 	require.NoError(t, Atomically(body))
 	require.Equal(t, 2, attempts)
 	require.Equal(t, 2, out.Peek(), "the attempt committed a value computed from a stale read")
@@ -98,4 +96,13 @@ func TestUnwrittenEmulatedRead(t *testing.T) {
 		require.NotEqual(t, htm.Started, st, "an attempt whose read was overwritten committed")
 		require.Equal(t, 10, out.Peek())
 	})
+}
+
+// loggedBody returns body at a call site of its own that runs logged from
+// its first attempt, and frees the site when the test ends.
+func loggedBody(t *testing.T, body func(*Tx) error) func(*Tx) error {
+	body = freshSite(body)
+	t.Cleanup(func() { freshSite(body) })
+	markSiteLogged(bodySite(body))
+	return body
 }

@@ -20,7 +20,7 @@ func TestValidateFailsOnAnotherCommitsLock(t *testing.T) {
 	x, y := NewVar(1), NewVar(0)
 	var m uint64
 	attempts := 0
-	body := freshSite(func(tx *Tx) error {
+	body := loggedBody(t, func(tx *Tx) error {
 		attempts++
 		if attempts == 2 {
 			x.h.meta.Store(m) // the other commit gives up: unlock x unchanged
@@ -33,8 +33,6 @@ func TestValidateFailsOnAnotherCommitsLock(t *testing.T) {
 		}
 		return nil
 	})
-	defer freshSite(body)
-	markSiteLogged(bodySite(body))
 	require.NoError(t, Atomically(body))
 	require.Equal(t, 2, attempts, "the attempt committed although a Var it read was locked by another commit")
 	require.Equal(t, 11, y.Peek())
