@@ -21,6 +21,9 @@ import (
 //	tasks/block  without Ordered, the mean size of the blocks of more than
 //	             one task that committed (over every batch of the benchmark)
 //	reruns/block without Ordered, their runs beyond the first, per block
+//	solo/block   without Ordered, the blocks that ran behind the solo gate
+//	             (solo.go: while blocks conflict, they run one at a time),
+//	             per block of more than one task
 //
 // The serial baselines: for interest, conflict and overhead, the same
 // transactions one after another on one goroutine (hybrid.Atomically per
@@ -127,6 +130,7 @@ func bench(b *testing.B, w workload) {
 				blocks, inBlocks, reruns := tasks.BlockStats(p)
 				b.ReportMetric(float64(inBlocks)/float64(max(blocks, 1)), "tasks/block")
 				b.ReportMetric(float64(reruns)/float64(max(blocks, 1)), "reruns/block")
+				b.ReportMetric(float64(tasks.SoloBlocks(p))/float64(max(blocks, 1)), "solo/block")
 			}
 			if c.ordered {
 				b.ReportMetric(tUnordered.Seconds()/tPool.Seconds(), "x-unordered")

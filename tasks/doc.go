@@ -68,7 +68,13 @@
 // Blocks start at one task and grow, up to 16, while they commit at their
 // first run; a block that conflicts (it commits only at a second run, or is
 // split in two after a second conflict) halves the size, so that tasks
-// that conflict with one another run in small blocks. With hardware
+// that conflict with one another run in small blocks. While blocks keep
+// conflicting (without [Ordered]), they run one at a time, mostly on one
+// worker, and side by side again once they stop: a workload whose tasks
+// all update one Var runs at about the speed of one worker instead of
+// losing most of it to conflicts. This only schedules: a worker never
+// waits for another for long (a millisecond at most), and never while one
+// of its tasks waits (Retry) or is inevitable. With hardware
 // transactions, a block runs in hardware first, like any transaction; one
 // that does not fit the hardware's capacity runs in software.
 //

@@ -21,3 +21,12 @@ func FixBlock(p *Pool, n int) {
 	}
 	p.blkFixed = int32(n)
 }
+
+// SoloBlocks returns, summed over the workers of p since New, the blocks
+// that ran holding the solo gate. Call it only while p does not run.
+func SoloBlocks(p *Pool) (n int) {
+	for w := range p.inBody {
+		n += p.inBody[w].soloBlocks
+	}
+	return n
+}

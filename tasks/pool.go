@@ -161,6 +161,8 @@ type Pool struct {
 	blkBad   atomic.Int32 // the size of the last block that ran again or was split: blk grows to it only rarely
 	blkFixed int32        // tests: a block size that does not adapt (0: it adapts)
 	maxBlk   int32        // maxBlock, or maxOrderedBlock in ordered mode
+	_        cpu.CacheLinePad
+	solo     sync.Mutex // without Ordered: the gate of blocks that conflict (solo.go)
 }
 
 // bodySlot is a worker's state, on a cache line of its own. In ordered
@@ -184,7 +186,9 @@ type bodySlot struct {
 	// of more than one task that committed, their tasks, and their runs
 	// beyond the first. Read by tests once Run has returned.
 	blocks, blockTasks, reruns int
-	_                          cpu.CacheLinePad
+	// Blocks (of any size) that ran holding the solo gate (solo.go).
+	soloBlocks int
+	_          cpu.CacheLinePad
 }
 
 // share is a range of p.run: next is the index of its first task not

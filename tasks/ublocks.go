@@ -39,7 +39,9 @@ import (
 // in two (the TM never makes a block irrevocable on behalf of all its
 // tasks). A single task, which the pool runs as a plain transaction,
 // counts as a block that committed at its first run. Splits for a task's
-// error, panic, Retry or Inevitable do not change the size.
+// error, panic, Retry or Inevitable do not change the size. The same
+// outcomes move doubt, ordered mode's counter of failed speculation, which
+// sends blocks that keep conflicting behind the solo gate (solo.go).
 //
 // With hardware transactions (hybrid), a block runs in hardware first,
 // like any transaction: its tasks' reads and writes must then fit the
@@ -59,23 +61,34 @@ var errYield = errors.New("tasks: block yields")
 func (p *Pool) runUBlock(w, i int, fns []func(*hybrid.Tx) error) int {
 	ws := &p.inBody[w]
 	n := len(fns)
-	if n == 1 {
+	solo := p.soloDue() // solo.go
+	if n == 1 && !solo {
 		ws.from, ws.cur = i, i
 		p.runTask(w, i, fns[0])
 		p.blockCommitted()
 		return 1
 	}
-	err, runs, bad := p.tryUBlock(ws, i, fns)
-	ws.reruns += runs - 1
-	if err == nil {
-		ws.blocks++
-		ws.blockTasks += n
+	var err error
+	var runs, bad int
+	if solo {
+		err, runs, bad = p.trySolo(ws, i, fns)
+	} else {
+		err, runs, bad = p.tryUBlock(ws, i, fns)
+	}
+	if n > 1 {
+		ws.reruns += runs - 1
+		if err == nil {
+			ws.blocks++
+			ws.blockTasks += n
+		}
 	}
 	switch {
 	case err == nil && runs == 1:
+		p.lessDoubt()
 		p.blockCommitted()
 		return n
 	case err == nil:
+		p.doubt.Add(doubtFail)
 		p.blockFailed(n) // it conflicted
 		return n
 	case err == errHalted:
@@ -83,7 +96,15 @@ func (p *Pool) runUBlock(w, i int, fns []func(*hybrid.Tx) error) int {
 	case bad < 0:
 		// Ran maxBlockRuns times: the first half as a block (the caller
 		// goes on with the rest).
+		p.doubt.Add(doubtFail)
 		p.blockFailed(n)
+		if n == 1 {
+			// A single task behind the solo gate: on its own, as a plain
+			// transaction (which escalates as every transaction does).
+			ws.from, ws.cur = i, i
+			p.runTask(w, i, fns[0])
+			return 1
+		}
 		return p.runUBlock(w, i, fns[:n/2])
 	}
 	// errSplit: task i+bad returned an error, panicked, retried or asked
