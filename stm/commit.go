@@ -508,14 +508,17 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 // DepotMags, MaxKeptBytes) to the Go GC. Each node is unlinked, so that one
 // stale pointer to it cannot retain the rest.
 func (tx *Tx) recycle(h *varHeader, n *vnode) {
-	shelf := tx.w.nursery.Shelf(h.tkey.Load())
+	k := h.tkey.Load()
+	shelf := tx.w.nursery.Shelf(k)
 	// Collect on the stack and put in one copy: appending node by node
 	// chains every iteration through the free list's length in memory.
 	var buf [16]unsafe.Pointer // small: a cut at commit usually frees one or two
 	total := 0
 	for n != nil {
 		b := 0
-		for ; n != nil && b < len(buf); b++ {
+		// The type's shared zero node (init), always a chain's last, is
+		// left as it is: every chain of the type may end at it.
+		for ; n != nil && unsafe.Pointer(n) != k.Zero && b < len(buf); b++ {
 			next := n.prev.Load()
 			n.setPrevPrivate(nil)
 			buf[b] = unsafe.Pointer(n)
@@ -525,6 +528,9 @@ func (tx *Tx) recycle(h *varHeader, n *vnode) {
 			shelf.PutAll(buf[:b])
 		}
 		total += b
+		if unsafe.Pointer(n) == k.Zero {
+			break
+		}
 	}
 	tx.w.stats.addN(statTrimmed, uint64(total)) // one add per cut, not per node
 }
@@ -535,13 +541,17 @@ func (tx *Tx) recycle(h *varHeader, n *vnode) {
 // Store to it does not wait. Under the race detector it checks that n is
 // the last, so that the race-enabled tests catch a wrong chain length.
 func (tx *Tx) recycleLast(h *varHeader, n *vnode) {
+	k := h.tkey.Load()
+	if unsafe.Pointer(n) == k.Zero {
+		return // the type's shared zero node (init): never recycled
+	}
 	if raceBuild && n.prev.Load() != nil {
 		panic("stm: internal error: the chain length in head.depth is wrong")
 	}
 	if nurseryEnabled {
 		// Put, not PutAll: a one-element copy goes through
 		// typedslicecopy and its bulk write barrier.
-		tx.w.nursery.Shelf(h.tkey.Load()).Put(unsafe.Pointer(n))
+		tx.w.nursery.Shelf(k).Put(unsafe.Pointer(n))
 	}
 	tx.w.stats.addN(statTrimmed, 1)
 }

@@ -743,3 +743,88 @@ func TestPeekWaitsForTickedCommit(t *testing.T) {
 	leaveTx(w)
 	require.Equal(t, 2, <-got, "Peek after the install sees the new version")
 }
+
+// zeroProbe is a type that only TestGCSharedZeroNode uses, so that its
+// shared zero node (TypeKey.Zero) is touched by nothing else.
+type zeroProbe struct{ a, b int }
+
+// TestGCSharedZeroNode: every zero Var of a type links its first written
+// version above the type's one shared zero node (init), so trims cut that
+// node off chains all the time; they must stop at it and never give it to
+// a nursery, from which a later Store would take it as a fresh node and
+// write into every chain that ends at it. A snapshot taken before a Var's
+// first Store still reads the zero value through it.
+func TestGCSharedZeroNode(t *testing.T) {
+	k := typeKeyFor[zeroProbe]()
+	z := (*version[zeroProbe])(k.Zero)
+	vars := make([]Var[zeroProbe], 256)
+	for round := 1; round <= 40; round++ {
+		for i := range vars {
+			v := &vars[i]
+			require.NoError(t, Atomically(func(tx *Tx) error {
+				x := v.Load(tx)
+				v.Store(tx, zeroProbe{x.a + 1, round})
+				return nil
+			}))
+		}
+		gcore.Horizon(clock.v.Load()) // every chain cut below its newest version from here on
+	}
+	for i := range vars {
+		require.Equal(t, zeroProbe{40, 40}, vars[i].Peek(), "Var %d", i)
+	}
+	// Chains that a snapshot held long: their cut takes several nodes and
+	// the shared one at once (recycle, not recycleLast).
+	long := make([]Var[zeroProbe], 256)
+	pinned, release, unpinned := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(unpinned)
+		_ = Atomically(func(tx *Tx) error {
+			_ = vars[0].Load(tx)
+			close(pinned) // read-only: the body runs once
+			<-release
+			return nil
+		})
+	}()
+	<-pinned
+	write := func(round int) {
+		for i := range long {
+			v := &long[i]
+			require.NoError(t, Atomically(func(tx *Tx) error { v.Store(tx, zeroProbe{round, round}); return nil }))
+		}
+	}
+	for round := 1; round <= 6; round++ {
+		write(round)
+	}
+	require.Greater(t, chainLen(&long[0].h), 6, "the snapshot should have kept the versions")
+	close(release)
+	<-unpinned
+	gcore.Horizon(clock.v.Load())
+	for round := 7; round <= 10; round++ {
+		write(round)
+		gcore.Horizon(clock.v.Load())
+	}
+	require.LessOrEqual(t, chainLen(&long[0].h), 3, "the chains were not cut")
+	require.Equal(t, zeroProbe{}, z.val, "the shared zero node was written")
+	require.Zero(t, z.ts, "the shared zero node was stamped")
+	require.Equal(t, uint32(1), z.depth)
+	require.Nil(t, z.prev.Load())
+
+	// An old snapshot reads a fresh Var's zero through the shared node.
+	var fresh Var[zeroProbe]
+	seen := make(chan zeroProbe, 1)
+	pinned, stored := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = Atomically(func(tx *Tx) error {
+			_ = vars[0].Load(tx) // a snapshot from before the Store below
+			close(pinned)        // read-only: the body runs once
+			<-stored
+			seen <- fresh.Load(tx)
+			return nil
+		})
+	}()
+	<-pinned
+	require.NoError(t, Atomically(func(tx *Tx) error { fresh.Store(tx, zeroProbe{7, 7}); return nil }))
+	close(stored)
+	require.Equal(t, zeroProbe{}, <-seen, "an old snapshot after a first Store")
+	require.Same(t, &z.vnode, fresh.h.head.Load().prev.Load(), "the first version links above the shared zero node")
+}

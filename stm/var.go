@@ -222,6 +222,7 @@ func typeKeyFor[T any]() *gcore.TypeKey {
 		clr = clearVals[T]
 	}
 	nk := gcore.NewTypeKeyOf(t.String(), unsafe.Sizeof(version[T]{}), clr)
+	nk.Zero = unsafe.Pointer(&(&version[T]{vnode: vnode{depth: 1}}).vnode) // init
 	if sz := unsafe.Sizeof(*new(T)); sz <= inlineMax {
 		nk.Publish = publishCur[T]
 		if !hasPointers(t) && unsafe.Offsetof(Var[T]{}.cur) == curOffset && unsafe.Offsetof(version[T]{}.val) == valOffset {
@@ -299,16 +300,23 @@ func (v *Var[T]) Init(x T) {
 }
 
 // init gives a zero Var its first version, holding the zero T, stamped 0
-// (committed before every transaction, as NewVar's). Racing first uses
-// agree: the type key is the same for every caller, and one CAS installs
-// the version.
+// (committed before every transaction, as NewVar's): the type's shared
+// zero node (TypeKey.Zero), which every zero Var of the type links below
+// its first written version, so that a first Store allocates nothing.
+// The shared node is never written after typeKeyFor made it (link only
+// reads the depth of the node it links above; trims stop at it and never
+// give it to a nursery: recycle, recycleLast), and it counts as a node in
+// the chain's depth like any other. Racing first uses agree: the type key
+// is the same for every caller, and one CAS installs the version.
 func (v *Var[T]) init() {
-	// seq-cst CAS: the key is set before any head is published.
-	if v.h.tkey.Load() == nil {
+	k := v.h.tkey.Load()
+	if k == nil {
+		// seq-cst CAS: the key is set before any head is published.
 		v.h.tkey.CompareAndSwap(nil, typeKeyFor[T]())
+		k = v.h.tkey.Load()
 	}
 	// acq-rel CAS: publishes the zero version (and the key before it).
-	v.h.head.CompareAndSwap(nil, &(&version[T]{vnode: vnode{depth: 1}}).vnode)
+	v.h.head.CompareAndSwap(nil, (*vnode)(k.Zero))
 }
 
 // String describes the Var for debugging; it does not read the value.
@@ -428,8 +436,9 @@ func (v *Var[T]) loadSlower(tx *Tx) T {
 		var zero T
 		switch {
 		case tx.hw != nil:
-			// hwLoad reads it (init allocates: not inside a hardware
-			// attempt), unless an RTM attempt finds it still unwritten.
+			// hwLoad reads it (init may make the type key, which
+			// allocates: not inside a hardware attempt), unless an RTM
+			// attempt finds it still unwritten.
 			if hwLoadUnwritten(tx, &v.h) {
 				return zero
 			}
@@ -486,7 +495,7 @@ func (v *Var[T]) storeSlow(tx *Tx, x T) {
 	}
 	if v.h.head.Load() == nil {
 		if tx.hw != nil {
-			hwNeedsSoftware(tx) // init allocates: not inside a hardware attempt
+			hwNeedsSoftware(tx) // init may make the type key (allocates): not inside a hardware attempt
 		}
 		v.init()
 	}

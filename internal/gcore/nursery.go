@@ -70,6 +70,11 @@ type TypeKey struct {
 	// PublishRaw, if not 0, is the size of a pointer-free value that stm
 	// copies itself (1, 2, 4, 8 or 16 bytes) instead of calling Publish.
 	PublishRaw uint8
+	// Zero, if not nil, is the owning package's shared node of the zero
+	// value, set before the key is shared: never to be given to a nursery
+	// (stm links it below a zero Var's first version instead of a node of
+	// its own, and its trims skip it).
+	Zero unsafe.Pointer
 }
 
 // NewTypeKey returns a new key for nodes of unknown size that need no
