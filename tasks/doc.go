@@ -72,9 +72,9 @@
 // conflicting (without [Ordered]), they run one at a time, mostly on one
 // worker, and side by side again once they stop: a workload whose tasks
 // all update one Var runs at about the speed of one worker instead of
-// losing most of it to conflicts. This only schedules: a worker never
-// waits for another for long (a millisecond at most), and never while one
-// of its tasks waits (Retry) or is inevitable. With hardware
+// losing most of it to conflicts. This only schedules: a worker whose wait
+// sees no progress runs its block anyway, and no block is waited for
+// while one of its tasks waits (Retry) or is inevitable. With hardware
 // transactions, a block runs in hardware first, like any transaction; one
 // that does not fit the hardware's capacity runs in software.
 //

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/cpu"
 
 	"github.com/hytm/hytm/hybrid"
+	"github.com/hytm/hytm/internal/policy"
 	"github.com/hytm/hytm/stm"
 )
 
@@ -162,7 +163,7 @@ type Pool struct {
 	blkFixed int32        // tests: a block size that does not adapt (0: it adapts)
 	maxBlk   int32        // maxBlock, or maxOrderedBlock in ordered mode
 	_        cpu.CacheLinePad
-	solo     sync.Mutex // without Ordered: the gate of blocks that conflict (solo.go)
+	solo     policy.Gate // without Ordered: the gate of blocks that conflict (solo.go)
 }
 
 // bodySlot is a worker's state, on a cache line of its own. In ordered

@@ -13,15 +13,8 @@ import (
 	"github.com/hytm/hytm/hybrid"
 )
 
-// gateHeld reports whether someone holds p's solo gate (a TryLock that
-// fails), leaving it as it was.
-func gateHeld(p *Pool) bool {
-	if p.solo.TryLock() {
-		p.solo.Unlock()
-		return false
-	}
-	return true
-}
+// gateHeld reports whether someone holds p's solo gate.
+func gateHeld(p *Pool) bool { return p.solo.Busy() }
 
 // incrTasks returns n tasks that each add one to x and record in held
 // whether the solo gate was held while their body ran.
@@ -96,24 +89,26 @@ func TestSoloConflictRaisesDoubt(t *testing.T) {
 }
 
 // TestSoloWaitIsBounded: the gate is a hint. A block whose worker cannot
-// get it (here the test holds it) runs without it after soloWait, instead
-// of waiting for it.
+// get it (here the test holds it, and never leaves) runs without it once
+// its wait sees no progress, instead of waiting for it.
 func TestSoloWaitIsBounded(t *testing.T) {
 	p := New(Workers(2))
 	x := hybrid.NewVar(0)
 	var held atomic.Int32
 	p.doubt.Store(doubtMax + 100)
-	p.solo.Lock()
-	defer p.solo.Unlock()
+	_, ok := p.solo.Enter()
+	require.True(t, ok)
+	defer p.solo.Leave()
 	done := make(chan int, 1)
 	go func() { done <- p.runUBlock(0, 0, incrTasks(p, x, 4, &held)) }()
 	select {
 	case n := <-done:
 		require.Equal(t, 4, n)
 	case <-time.After(10 * time.Second):
-		t.Fatal("a block waited for the solo gate for 10s; soloWait is 1ms")
+		t.Fatal("a block waited for the solo gate for 10s")
 	}
 	assert.Equal(t, 4, x.Peek())
+	assert.Equal(t, int32(4), held.Load(), "the bodies ran while the test held the gate")
 	assert.Zero(t, p.inBody[0].soloBlocks)
 }
 

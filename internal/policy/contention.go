@@ -227,6 +227,10 @@ func (g *Gate) Stuck() bool {
 	return s != 0 && s == g.seq.Load()
 }
 
+// Busy reports whether a transaction holds the gate. It is a diagnostic:
+// the answer may be stale at once.
+func (g *Gate) Busy() bool { return g.seq.Load()&1 != 0 }
+
 // GaveUp reports how many waits have ended with the waiter giving up on a
 // holder that made no progress for GateStuckRounds rounds.
 func (g *Gate) GaveUp() uint64 { return g.gaveUp.Load() }
