@@ -247,22 +247,60 @@ func TestIdleWorkerKeepsNoVar(t *testing.T) {
 			}()
 			defer close(release)
 			<-idle
-			TrimAll()
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				runtime.GC()
-				select {
-				case <-collected:
-					return
-				default:
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the idle goroutine's worker still reaches the Var of its last transaction")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			requireCollected(t, collected, "the idle goroutine's worker still reaches the Var of its last transaction")
 		})
 	}
+}
+
+// requireCollected runs the GC (after TrimAll) until collected is closed
+// by an object's cleanup, and fails with msg after 5 s.
+func requireCollected(t *testing.T, collected <-chan struct{}, msg string) {
+	t.Helper()
+	TrimAll()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		select {
+		case <-collected:
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// An idle goroutine's worker keeps no version node of its last
+// transaction alive either: a Var whose values are wider than the inline
+// copy (inlineMax) is read from its node, which the read entry records; an
+// entry left past the log's length would keep the node, and the value it
+// holds, reachable after the Var itself is gone.
+func TestIdleWorkerKeepsNoVersion(t *testing.T) {
+	type big struct{ _ [1 << 10]byte }
+	type wide struct {
+		p *big
+		_ [3]uint64 // wider than inlineMax: read from the node
+	}
+	collected := make(chan struct{})
+	idle := make(chan struct{})
+	release := make(chan struct{})
+	func() {
+		obj := new(big)
+		runtime.AddCleanup(obj, func(ch chan struct{}) { close(ch) }, collected)
+		v, other := NewVar(wide{p: obj}), NewVar(0)
+		go func() {
+			for range 3 { // the site learns to log: the last run records v's node
+				_ = Atomically(func(tx *Tx) error { _ = v.Load(tx); other.Store(tx, 1); return nil })
+			}
+			close(idle)
+			<-release // idle, with its worker
+		}()
+	}()
+	defer close(release)
+	<-idle
+	requireCollected(t, collected, "the idle goroutine's worker still reaches a version of its last transaction")
 }
 
 // Init gives a fresh zero Var its first value, once; a second Init, or an
