@@ -9,6 +9,8 @@ import (
 	"unsafe"
 	"weak"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/hytm/hytm/internal/gcore"
 )
 
@@ -222,7 +224,7 @@ func typeKeyFor[T any]() *gcore.TypeKey {
 		clr = clearVals[T]
 	}
 	nk := gcore.NewTypeKeyOf(t.String(), unsafe.Sizeof(version[T]{}), clr)
-	nk.Zero = unsafe.Pointer(&(&version[T]{vnode: vnode{depth: 1}}).vnode) // init
+	nk.Zero = unsafe.Pointer(&(&sharedZero[T]{v: version[T]{vnode: vnode{depth: 1}}}).v.vnode) // init
 	if sz := unsafe.Sizeof(*new(T)); sz <= inlineMax {
 		nk.Publish = publishCur[T]
 		if !hasPointers(t) && unsafe.Offsetof(Var[T]{}.cur) == curOffset && unsafe.Offsetof(version[T]{}.val) == valOffset {
@@ -297,6 +299,16 @@ func (v *Var[T]) Init(x T) {
 	if !v.h.head.CompareAndSwap(nil, &(&version[T]{vnode: vnode{depth: 1}, val: x}).vnode) {
 		panic("stm: Init of a Var already in use")
 	}
+}
+
+// sharedZero holds a type's shared zero node (init) on cache lines of its
+// own: the nodes that commits write are allocated from the same size
+// classes, and a neighbour on its line would make every read of it a miss
+// (and abort hardware attempts that read it).
+type sharedZero[T any] struct {
+	_ cpu.CacheLinePad
+	v version[T]
+	_ cpu.CacheLinePad
 }
 
 // init gives a zero Var its first version, holding the zero T, stamped 0
