@@ -30,3 +30,8 @@ func SoloBlocks(p *Pool) (n int) {
 	}
 	return n
 }
+
+// ForceSolo makes every block of p (without Ordered) run behind the solo
+// gate, as if its blocks kept conflicting, from now on (false: as doubt
+// says).
+func ForceSolo(p *Pool, on bool) { p.soloForced = on }

@@ -150,20 +150,21 @@ type Pool struct {
 	ctxDone bool // the Run stopped because its context was done
 
 	// Ordered mode (ordered.go).
-	turn     atomic.Int64 // the index of the task whose turn it is to commit
-	turnWait atomic.Int32 // tasks blocked in turnCond
-	doubt    atomic.Int32 // how badly speculation fared lately (ordered.go)
-	turnCond sync.Cond    // on mu: tasks waiting for their turn outside a transaction
-	inBody   []bodySlot   // per worker
-	_        cpu.CacheLinePad
-	blk      atomic.Int32 // how many tasks an ordered worker claims as one block (ordered.go)
-	blkCeil  atomic.Int32 // past it, blk grows slowly
-	blkGood  atomic.Int32 // blocks that committed at one run since blk last changed
-	blkBad   atomic.Int32 // the size of the last block that ran again or was split: blk grows to it only rarely
-	blkFixed int32        // tests: a block size that does not adapt (0: it adapts)
-	maxBlk   int32        // maxBlock, or maxOrderedBlock in ordered mode
-	_        cpu.CacheLinePad
-	solo     policy.Gate // without Ordered: the gate of blocks that conflict (solo.go)
+	turn       atomic.Int64 // the index of the task whose turn it is to commit
+	turnWait   atomic.Int32 // tasks blocked in turnCond
+	doubt      atomic.Int32 // how badly speculation fared lately (ordered.go)
+	turnCond   sync.Cond    // on mu: tasks waiting for their turn outside a transaction
+	inBody     []bodySlot   // per worker
+	_          cpu.CacheLinePad
+	blk        atomic.Int32 // how many tasks an ordered worker claims as one block (ordered.go)
+	blkCeil    atomic.Int32 // past it, blk grows slowly
+	blkGood    atomic.Int32 // blocks that committed at one run since blk last changed
+	blkBad     atomic.Int32 // the size of the last block that ran again or was split: blk grows to it only rarely
+	blkFixed   int32        // tests: a block size that does not adapt (0: it adapts)
+	soloForced bool         // tests: every block behind the solo gate (solo.go)
+	maxBlk     int32        // maxBlock, or maxOrderedBlock in ordered mode
+	_          cpu.CacheLinePad
+	solo       policy.Gate // without Ordered: the gate of blocks that conflict (solo.go)
 }
 
 // bodySlot is a worker's state, on a cache line of its own. In ordered

@@ -322,7 +322,7 @@ const (
 	utwo  = -2
 )
 
-func (p uprog) run(t *rapid.T, workers int) (committed map[int]useen, failed []int, blocks int) {
+func (p uprog) run(t *rapid.T, workers int, solo bool) (committed map[int]useen, failed []int, blocks int) {
 	vars := make([]*hybrid.Var[int], p.nvars)
 	for i := range vars {
 		vars[i] = hybrid.NewVar(0)
@@ -331,6 +331,7 @@ func (p uprog) run(t *rapid.T, workers int) (committed map[int]useen, failed []i
 	committed = map[int]useen{}
 	pool := tasks.New(tasks.Workers(workers))
 	tasks.FixBlock(pool, p.block)
+	tasks.ForceSolo(pool, solo)
 	var mk func(ut utask, id int) func(*hybrid.Tx) error
 	mk = func(ut utask, id int) func(*hybrid.Tx) error {
 		return func(tx *hybrid.Tx) error {
@@ -385,6 +386,7 @@ func (p uprog) run(t *rapid.T, workers int) (committed map[int]useen, failed []i
 		}
 	}
 	b, _, _ := tasks.BlockStats(pool)
+	soloRan.Add(int64(tasks.SoloBlocks(pool)))
 	// The final values must be the last version of each Var's order.
 	final := make([]int, p.nvars)
 	for i, v := range vars {
@@ -511,14 +513,21 @@ func checkSerializable(t *rapid.T, p uprog, committed map[int]useen, failed []in
 // read-modify-writes over a few Vars, tasks that fail depending on what
 // they read, tasks that add tasks), an unordered pool's execution, blocks
 // included, is that of some serial order of its committed tasks, and every
-// task that should run committed or failed exactly once.
+// task that should run committed or failed exactly once; with every block
+// behind the solo gate (solo.go) as well as without.
 func TestUnorderedSerializableRapid(t *testing.T) {
 	var blocks atomic.Int64
+	soloRan.Store(0)
 	rapid.Check(t, func(t *rapid.T) {
 		prog := drawUProg(t)
 		workers := rapid.SampledFrom([]int{1, 2, 3, 4}).Draw(t, "workers")
-		_, _, b := prog.run(t, workers)
+		solo := rapid.Bool().Draw(t, "solo") // every block behind the solo gate
+		_, _, b := prog.run(t, workers, solo)
 		blocks.Add(int64(b))
 	})
 	require.Positive(t, blocks.Load(), "no block of more than one task formed")
+	require.Positive(t, soloRan.Load(), "no block ran behind the solo gate")
 }
+
+// soloRan counts the blocks that uprog.run's pools ran behind the solo gate.
+var soloRan atomic.Int64

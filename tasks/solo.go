@@ -38,7 +38,7 @@ import (
 
 // soloDue reports whether the next block runs behind the solo gate.
 func (p *Pool) soloDue() bool {
-	return p.doubt.Load() > doubtMax
+	return p.doubt.Load() > doubtMax || p.soloForced
 }
 
 // trySolo runs the block that starts at task i as tryUBlock does, behind
