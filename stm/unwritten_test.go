@@ -1,6 +1,10 @@
 package stm
 
 import (
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hytm/hytm/htm"
@@ -105,4 +109,67 @@ func loggedBody(t *testing.T, body func(*Tx) error) func(*Tx) error {
 	t.Cleanup(func() { freshSite(body) })
 	markSiteLogged(bodySite(body))
 	return body
+}
+
+// TestUnwrittenFirstStoreHammer: pairs of zero Vars get their first
+// Stores (one transaction writes both: each links a version above its
+// type's shared zero node, init) while readers with open snapshots read
+// pairs, and later commits rewrite old pairs so that trims cut their
+// chains down to the shared node. Every read of a pair must see both
+// Vars equal: zero and zero from before the pair's first commit, or one
+// commit's values.
+func TestUnwrittenFirstStoreHammer(t *testing.T) {
+	n := 20_000
+	if testing.Short() {
+		n = 4_000
+	}
+	pairs := make([][2]Var[int], n)
+	var written atomic.Int64 // pairs [0, written) have had their first commit
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	stop := make(chan struct{})
+	for r := range 2 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(r), 7))
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				j := rng.IntN(int(min(written.Load()+8, int64(n))))
+				_ = Atomically(func(tx *Tx) error {
+					a := pairs[j][0].Load(tx)
+					if k%8 == 0 {
+						runtime.Gosched() // a snapshot held across other commits
+					}
+					if b := pairs[j][1].Load(tx); a != b {
+						bad.Add(1)
+					}
+					return nil
+				})
+			}
+		})
+	}
+	rng := rand.New(rand.NewPCG(3, 9))
+	for i := range n {
+		p := &pairs[i]
+		require.NoError(t, Atomically(func(tx *Tx) error { p[0].Store(tx, i+1); p[1].Store(tx, i+1); return nil }))
+		written.Store(int64(i + 1))
+		if i%4 == 0 {
+			q := &pairs[rng.IntN(i+1)]
+			require.NoError(t, Atomically(func(tx *Tx) error {
+				x := q[0].Load(tx) + n
+				q[0].Store(tx, x)
+				q[1].Store(tx, x)
+				return nil
+			}))
+		}
+	}
+	close(stop)
+	wg.Wait()
+	require.Zero(t, bad.Load(), "reads saw the two Vars of a pair differ")
+	for i := range pairs {
+		require.Equal(t, pairs[i][0].Peek(), pairs[i][1].Peek(), "pair %d", i)
+	}
 }
