@@ -232,24 +232,34 @@ func TestIdleWorkerKeepsNoVar(t *testing.T) {
 	}
 	for name, run := range cases {
 		t.Run(name, func(t *testing.T) {
-			collected := make(chan struct{})
-			idle := make(chan struct{})
-			release := make(chan struct{})
-			func() {
+			requireIdleWorkerDrops(t, func(collected chan struct{}) func() {
 				obj := new(big)
 				runtime.AddCleanup(obj, func(ch chan struct{}) { close(ch) }, collected)
 				v, other := NewVar(obj), NewVar(0)
-				go func() {
-					run(v, other)
-					close(idle)
-					<-release // idle, with its worker
-				}()
-			}()
-			defer close(release)
-			<-idle
-			requireCollected(t, collected, "the idle goroutine's worker still reaches the Var of its last transaction")
+				return func() { run(v, other) }
+			}, "the idle goroutine's worker still reaches the Var of its last transaction")
 		})
 	}
+}
+
+// requireIdleWorkerDrops runs the function that start returns on a
+// goroutine that then stays idle, its worker kept, and requires that the
+// object whose cleanup start set up to close collected is collected: by
+// then only that worker could still reach it.
+func requireIdleWorkerDrops(t *testing.T, start func(collected chan struct{}) func(), msg string) {
+	t.Helper()
+	collected, idle, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	func() {
+		run := start(collected)
+		go func() {
+			run()
+			close(idle)
+			<-release // idle, with its worker
+		}()
+	}()
+	defer close(release)
+	<-idle
+	requireCollected(t, collected, msg)
 }
 
 // requireCollected runs the GC (after TrimAll) until collected is closed
@@ -283,24 +293,16 @@ func TestIdleWorkerKeepsNoVersion(t *testing.T) {
 		p *big
 		_ [3]uint64 // wider than inlineMax: read from the node
 	}
-	collected := make(chan struct{})
-	idle := make(chan struct{})
-	release := make(chan struct{})
-	func() {
+	requireIdleWorkerDrops(t, func(collected chan struct{}) func() {
 		obj := new(big)
 		runtime.AddCleanup(obj, func(ch chan struct{}) { close(ch) }, collected)
 		v, other := NewVar(wide{p: obj}), NewVar(0)
-		go func() {
+		return func() {
 			for range 3 { // the site learns to log: the last run records v's node
 				_ = Atomically(func(tx *Tx) error { _ = v.Load(tx); other.Store(tx, 1); return nil })
 			}
-			close(idle)
-			<-release // idle, with its worker
-		}()
-	}()
-	defer close(release)
-	<-idle
-	requireCollected(t, collected, "the idle goroutine's worker still reaches a version of its last transaction")
+		}
+	}, "the idle goroutine's worker still reaches a version of its last transaction")
 }
 
 // Init gives a fresh zero Var its first value, once; a second Init, or an
