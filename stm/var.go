@@ -331,6 +331,30 @@ func (v *Var[T]) init() {
 	v.h.head.CompareAndSwap(nil, (*vnode)(k.Zero))
 }
 
+// hwInit is init inside a hardware attempt: it reports false, and does
+// nothing, when the type has no key yet (typeKeyFor would allocate one,
+// which a hardware attempt must not do). Otherwise init's two CASes
+// allocate nothing (the shared zero node), and they are part of the
+// attempt: an RTM abort undoes them, and a commit makes them visible with
+// its versions, so a software reader finds the head still nil (the zero
+// value, unwritten) or the chain that ends at the zero node. (An emulated
+// attempt writes real memory: an abort leaves the zero node linked, as a
+// software attempt that aborts after its first Store does.)
+func (v *Var[T]) hwInit() bool {
+	k := v.h.tkey.Load()
+	if k == nil {
+		t, ok := typeKeys.Load(reflect.TypeFor[T]())
+		if !ok {
+			return false
+		}
+		k = t.(*gcore.TypeKey)
+		v.h.tkey.CompareAndSwap(nil, k)
+		k = v.h.tkey.Load()
+	}
+	v.h.head.CompareAndSwap(nil, (*vnode)(k.Zero))
+	return true
+}
+
 // String describes the Var for debugging; it does not read the value.
 func (v *Var[T]) String() string {
 	return fmt.Sprintf("stm.Var[%s]@%p", reflect.TypeFor[T](), v)
@@ -506,10 +530,11 @@ func (v *Var[T]) storeSlow(tx *Tx, x T) {
 		panic("stm: Store to a nil Var")
 	}
 	if v.h.head.Load() == nil {
-		if tx.hw != nil {
-			hwNeedsSoftware(tx) // init may make the type key (allocates): not inside a hardware attempt
+		if tx.hw == nil {
+			v.init()
+		} else if !v.hwInit() {
+			hwNeedsSoftware(tx) // init would make the type key (allocates): not inside a hardware attempt
 		}
-		v.init()
 	}
 	if tx.state == txRO {
 		// The attempt's first Store, in read-only mode: go on unlogged
