@@ -114,8 +114,12 @@ func (c *hwContext) fail(st htm.Status) {
 	panic(ctlHW)
 }
 
-// hwFindWrite is findWrite without the map index (never built in hardware).
+// hwFindWrite is findWrite without the map index (never built in
+// hardware): the write filter (which hwStore keeps), then a scan.
 func (tx *Tx) hwFindWrite(h *varHeader) int {
+	if tx.wfilter&wbit(h) == 0 {
+		return -1
+	}
 	for i := len(tx.writes) - 1; i >= 0; i-- {
 		if tx.writes[i].h == h {
 			return i
@@ -166,7 +170,7 @@ func hwStore[T any](tx *Tx, v *Var[T], x T) {
 	n.ts, n.depth = 0, 0
 	n.prev.Store(nil)
 	n.val = x
-	tx.wfilter |= wbit(h) // validateReads' findWrite, for emulated commits
+	tx.wfilter |= wbit(h) // hwFindWrite, and validateReads' findWrite for emulated commits
 	tx.writes = append(tx.writes, writeEntry{h: h, node: &n.vnode})
 }
 
