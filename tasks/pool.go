@@ -13,6 +13,7 @@ import (
 
 	"github.com/hytm/hytm/hybrid"
 	"github.com/hytm/hytm/internal/policy"
+	"github.com/hytm/hytm/internal/release"
 	"github.com/hytm/hytm/stm"
 )
 
@@ -136,8 +137,13 @@ type Pool struct {
 	_       cpu.CacheLinePad
 	stopped atomic.Bool // no task starts any more
 
-	mu      sync.Mutex
-	cond    sync.Cond                // idle workers wait for added tasks or the end
+	mu   sync.Mutex
+	cond sync.Cond // idle workers wait for added tasks or the end
+	// qlock guards queued and qRun (addQueued), so that an Add outside a
+	// Run takes one CAS instead of mu's two locked instructions; Run takes
+	// it under mu (lock order: mu, then qlock).
+	qlock   atomic.Uint64
+	qRun    bool                     // under qlock: inRun
 	queued  []func(*hybrid.Tx) error // tasks added while no Run runs: the next Run's
 	spare   []func(*hybrid.Tx) error // an empty slice to reuse for queued
 	added   []func(*hybrid.Tx) error // tasks added while the Run runs
@@ -248,7 +254,9 @@ func New(opts ...Option) *Pool {
 // A task added while Run is running joins that Run (and Run waits for it);
 // if that Run has stopped (StopOnError, a panic, its context), the task is
 // discarded with the Run's other tasks that had not started. A task added
-// while no Run is running waits for the next Run.
+// while no Run is running, or once the running Run has run all of its
+// tasks (it is about to return), waits for the next Run. Add may be called
+// from several goroutines at once, and while another goroutine runs Run.
 //
 // fn must not be nil.
 func (p *Pool) Add(fn func(tx *hybrid.Tx) error) {
@@ -263,6 +271,9 @@ func (p *Pool) Add(fn func(tx *hybrid.Tx) error) {
 }
 
 func (p *Pool) add(fn func(*hybrid.Tx) error) {
+	if p.addQueued(fn) {
+		return
+	}
 	p.mu.Lock()
 	switch {
 	case p.running:
@@ -271,12 +282,53 @@ func (p *Pool) add(fn func(*hybrid.Tx) error) {
 		if p.idle > 0 {
 			p.cond.Signal()
 		}
-	case p.inRun:
+	case p.inRun && p.stopped.Load():
 		// Stopped: discarded, as the Run's unstarted tasks are.
 	default:
+		// No Run takes it: the next Run's. Either the Run ended after
+		// addQueued looked, or it has run all of its tasks and not yet
+		// returned (running is false, its workers are leaving). That Run
+		// used to discard it as if it had stopped, and the task was lost
+		// (TestAddConcurrentWithRun).
+		p.lockQueue()
 		p.queued = append(p.queued, fn)
+		p.unlockQueue()
 	}
 	p.mu.Unlock()
+}
+
+// addQueued queues fn for the next Run and reports true, unless a Run is
+// running (qRun), which the caller then joins under mu. The common Add,
+// a loop of them before Run, thus costs one CAS and a plain store, not a
+// lock and an unlock of mu (an Add took 17.6 ns, 12.4 of them mu's).
+func (p *Pool) addQueued(fn func(*hybrid.Tx) error) bool {
+	p.lockQueue()
+	if p.qRun {
+		p.unlockQueue()
+		return false
+	}
+	p.queued = append(p.queued, fn)
+	p.unlockQueue()
+	return true
+}
+
+// lockQueue takes qlock. It is held for an append or a swap of slices, so
+// a waiter yields rather than sleeps.
+func (p *Pool) lockQueue() {
+	// acquire CAS: what the last holder did to queued and qRun happens
+	// before what we do.
+	for !p.qlock.CompareAndSwap(0, 1) {
+		runtime.Gosched()
+	}
+}
+
+// unlockQueue releases qlock. A release store (a plain MOV on amd64,
+// package release): it publishes the holder's writes to queued and qRun
+// to the next holder, whose CAS reads it; nothing needs StoreLoad order
+// here (no Dekker pairing: every reader of the protected fields first
+// takes qlock with a CAS).
+func (p *Pool) unlockQueue() {
+	release.Uint64(&p.qlock, 0)
 }
 
 // Run runs every task added so far, and every task added while it runs,
@@ -313,12 +365,16 @@ func (p *Pool) Run(ctx context.Context) error {
 		p.mu.Unlock()
 		panic("tasks: Run while the pool is already running")
 	}
+	p.lockQueue()
 	if len(p.queued) == 0 {
+		p.unlockQueue()
 		p.mu.Unlock()
 		return nil
 	}
-	p.inRun, p.running = true, true
+	p.qRun = true
 	p.run, p.queued, p.spare = p.queued, p.spare, nil
+	p.unlockQueue()
+	p.inRun, p.running = true, true
 	nt, ns := int64(len(p.run)), int64(len(p.shares))
 	for w := range p.shares {
 		sh := &p.shares[w]
@@ -345,6 +401,9 @@ func (p *Pool) Run(ctx context.Context) error {
 	defer func() {
 		p.mu.Lock()
 		p.inRun, p.running = false, false
+		p.lockQueue()
+		p.qRun = false
+		p.unlockQueue()
 		clear(p.run) // keep no closure alive
 		clear(p.added)
 		p.spare, p.run, p.added = p.run[:0], nil, p.added[:0]
