@@ -60,8 +60,15 @@ func FromChannel[E any](ch <-chan E) func(ctx context.Context) (E, error) {
 
 // Serve takes events from next and handles each one in its own transaction
 // on the dispatcher's workers, until next returns an error or ctx is done.
-// It then lets the workers finish the events already taken and returns once
-// they and the goroutine calling next have exited.
+// After next returns an error (io.EOF or another) it handles every event
+// already taken; once ctx is done or the dispatcher stopped (a panic,
+// StopOnError), it lets the handlers that are running finish and drops the
+// events taken but not yet started (at most one more than the workers:
+// those in Serve's buffer and the one the reader holds), as a stopped
+// Pool drops its unstarted tasks: a source of
+// resources (connections) should let the handler own them only once it
+// runs. Serve returns once the workers and the goroutine calling next have
+// exited.
 //
 // next must return once ctx is done (FromChannel's source does; a source
 // that blocks in a listener's Accept needs the listener closed, for

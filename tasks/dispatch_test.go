@@ -107,3 +107,46 @@ func TestDispatcherPanicAndCancel(t *testing.T) {
 		t.Fatal("Serve did not return after its context was cancelled")
 	}
 }
+
+// TestServeCancelDropsFewEvents: once ctx is done, Serve lets the running
+// handlers finish and drops the events taken but not started: at most one
+// more than the workers (Serve's buffer and the one its reader holds). The
+// source here never runs dry, and both workers are held in handlers when
+// ctx ends.
+func TestServeCancelDropsFewEvents(t *testing.T) {
+	const workers = 2
+	var taken, handled atomic.Int64
+	started := make(chan struct{}, 64)
+	release := make(chan struct{})
+	d := tasks.NewDispatcher(func(tx *hybrid.Tx, e int) error {
+		tx.AfterCommit(func() { handled.Add(1) })
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-release // reads no Var: a body that waits changes nothing
+		return nil
+	}, tasks.Workers(workers))
+	next := func(ctx context.Context) (int, error) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		return int(taken.Add(1)), nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Serve(ctx, next) }()
+	for range workers {
+		<-started
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for taken.Load() < workers+workers+1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // the reader fills the buffer and blocks
+	}
+	cancel()
+	close(release)
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.GreaterOrEqual(t, handled.Load(), int64(workers), "the running handlers finished")
+	t.Logf("taken %d, handled %d", taken.Load(), handled.Load())
+	require.LessOrEqual(t, taken.Load()-handled.Load(), int64(workers+1), "events taken but never handled")
+}
