@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestInlineReadSeqlock hammers the read-only fast path that reads a Var's
@@ -305,4 +307,49 @@ func TestInlineCopyUntouchedByAbortedCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkROReadOld(t, state, got, v, "while the commit of 2 was aborted")
+}
+
+// TestPeekInlineSeqlock: Peek reads a Var's inline copy without a pin, as
+// a seqlock. While one goroutine commits pairs {i, i} to a two-word Var
+// (each commit copies the pair into the Var's inline copy while the Var is
+// locked), Peeks on another must never see a pair whose halves differ (a
+// copy torn by a commit), nor a pair older than one committed before the
+// Peek began.
+func TestPeekInlineSeqlock(t *testing.T) {
+	if !inlineReads {
+		t.Skip("inline reads are off in this build (race detector, or not amd64)")
+	}
+	n := 200_000
+	if testing.Short() {
+		n = 40_000
+	}
+	v := NewVar([2]int{})
+	var committed atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; i <= n; i++ {
+			_ = Atomically(func(tx *Tx) error { v.Store(tx, [2]int{i, i}); return nil })
+			committed.Store(int64(i))
+		}
+	}()
+	torn, stale := 0, 0
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		before := committed.Load()
+		x := v.Peek()
+		if x[0] != x[1] {
+			torn++
+		}
+		if int64(x[0]) < before {
+			stale++
+		}
+	}
+	require.Zero(t, torn, "Peeks saw a pair whose halves differ")
+	require.Zero(t, stale, "Peeks saw a pair older than one committed before them")
+	require.Equal(t, [2]int{n, n}, v.Peek())
 }

@@ -4,6 +4,7 @@ package stm
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -106,4 +107,38 @@ func TestUnwrittenCommitBetweenLoads(t *testing.T) {
 	require.True(t, paused, "the read did not go through unwritten")
 	require.Equal(t, 2, out.Peek(), "the attempt committed a value computed from the zero it read after the commit of 1")
 	require.Equal(t, 2, attempts)
+}
+
+// TestPeekCommitDuringCopy plays the interleaving that Peek's second meta
+// load guards against: Peek finds the Var unlocked, then a commit locks it
+// and has copied half of its new two-word value into the inline copy when
+// Peek copies it. The second meta load sees the lock and Peek tries again,
+// until the commit has unlocked; without it, Peek returns the torn pair.
+func TestPeekCommitDuringCopy(t *testing.T) {
+	if !inlineReads {
+		t.Skip("inline reads are off in this build (race detector, or not amd64)")
+	}
+	v := NewVar([2]int{1, 1})
+	paused := false
+	inlineReadPauseFn = func() {
+		if paused {
+			return
+		}
+		paused = true
+		// A commit by hand, in the middle of its copy: the lock with the
+		// multi bit, the first word of {2, 2}; the rest comes later, then
+		// the unlock with the next sequence number.
+		m := v.h.meta.Load()
+		v.h.meta.Store(m | metaLock)
+		v.cur[0] = 2
+		go func() {
+			time.Sleep(5 * time.Millisecond)
+			v.cur[1] = 2
+			v.h.meta.Store(nextMeta(m, m>>metaShift+1))
+		}()
+	}
+	defer func() { inlineReadPauseFn = nil }()
+	got := v.Peek()
+	require.True(t, paused, "Peek did not take the inline path")
+	require.Equal(t, [2]int{2, 2}, got, "Peek returned a pair torn by a commit")
 }
