@@ -348,9 +348,13 @@ func (v *Var[T]) hwInit() bool {
 			return false
 		}
 		k = t.(*gcore.TypeKey)
+		// CAS, as init's: the key before any head. Inside RTM it is a
+		// write of the attempt (undone by an abort); emulated, a real one.
 		v.h.tkey.CompareAndSwap(nil, k)
 		k = v.h.tkey.Load()
 	}
+	// CAS, as init's: publishes the shared zero node (with the attempt's
+	// commit, inside RTM) after the key.
 	v.h.head.CompareAndSwap(nil, (*vnode)(k.Zero))
 	return true
 }
