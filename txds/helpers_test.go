@@ -5,7 +5,9 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/anishathalye/porcupine"
 	"pgregory.net/rapid"
 
 	"github.com/hytm/hytm/stm"
@@ -139,5 +141,37 @@ func kvBatches(model *map[int]int, op func(t *rapid.T, tx *stm.Tx, want map[int]
 				*model = want
 			}
 		},
+	}
+}
+
+// checkLinearizable records scale(200) rounds of histories, each from 3
+// goroutines that run 8 operations: start(round) prepares the round and
+// returns op, which runs client c's i-th operation and returns its input
+// and output. It checks every history with porcupine against model.
+func checkLinearizable(t *testing.T, model porcupine.Model, start func(round int) func(c, i int) (in, out any)) {
+	t.Helper()
+	t0 := time.Now()
+	now := func() int64 { return int64(time.Since(t0)) }
+	for round := range scale(200) {
+		op := start(round)
+		var mu sync.Mutex
+		var ops []porcupine.Operation
+		var wg sync.WaitGroup
+		for c := range 3 {
+			wg.Go(func() {
+				for i := range 8 {
+					call := now()
+					in, out := op(c, i)
+					ret := now()
+					mu.Lock()
+					ops = append(ops, porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: ret})
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if !porcupine.CheckOperations(model, ops) {
+			t.Fatalf("round %d: history not linearizable: %+v", round, ops)
+		}
 	}
 }

@@ -3,9 +3,7 @@ package txds
 import (
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/anishathalye/porcupine"
 
@@ -125,36 +123,22 @@ func kvApply(m kvTx, in kvInput) (out kvOutput) {
 	return out
 }
 
-// checkKVLinearizable records rounds of histories on fresh containers from
-// mk, 3 goroutines of 8 random operations each, and checks each.
+// checkKVLinearizable checks histories (checkLinearizable) of random
+// operations on fresh containers from mk.
 func checkKVLinearizable(t *testing.T, mk func(round int) kvTx) {
-	start := time.Now()
-	now := func() int64 { return int64(time.Since(start)) }
-	for round := range scale(200) {
+	checkLinearizable(t, kvModel, func(round int) func(c, i int) (any, any) {
 		m := mk(round)
-		var mu sync.Mutex
-		var ops []porcupine.Operation
-		var wg sync.WaitGroup
-		for c := range 3 {
-			rng := rand.New(rand.NewPCG(uint64(round), uint64(c)))
-			wg.Go(func() {
-				for i := range 8 {
-					in := kvInput{op: kvOp(rng.IntN(5)), k: rng.IntN(kvKeys), v: c*100 + i + 1}
-					in.k2 = (in.k + 1 + rng.IntN(kvKeys-1)) % kvKeys
-					call := now()
-					out := kvApply(m, in)
-					ret := now()
-					mu.Lock()
-					ops = append(ops, porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: ret})
-					mu.Unlock()
-				}
-			})
+		rngs := make([]*rand.Rand, 3)
+		for c := range rngs {
+			rngs[c] = rand.New(rand.NewPCG(uint64(round), uint64(c)))
 		}
-		wg.Wait()
-		if !porcupine.CheckOperations(kvModel, ops) {
-			t.Fatalf("round %d: history not linearizable: %+v", round, ops)
+		return func(c, i int) (any, any) {
+			rng := rngs[c] // client c's own: clients run concurrently
+			in := kvInput{op: kvOp(rng.IntN(5)), k: rng.IntN(kvKeys), v: c*100 + i + 1}
+			in.k2 = (in.k + 1 + rng.IntN(kvKeys-1)) % kvKeys
+			return in, kvApply(m, in)
 		}
-	}
+	})
 }
 
 // TestMapLinearizable: Map, with maphash and with hashes that put every key

@@ -174,36 +174,19 @@ var queueModel = porcupine.Model{
 // TestQueueLinearizable records small histories of Enqueue and TryDequeue
 // from 3 goroutines and checks them with porcupine against a FIFO queue.
 func TestQueueLinearizable(t *testing.T) {
-	start := time.Now()
-	now := func() int64 { return int64(time.Since(start)) }
-	for round := range scale(200) {
+	checkLinearizable(t, queueModel, func(int) func(c, i int) (any, any) {
 		q := NewQueue[int](0)
-		var mu sync.Mutex
-		var ops []porcupine.Operation
-		var wg sync.WaitGroup
-		for c := range 3 {
-			wg.Go(func() {
-				for i := range 8 {
-					in := queueInput{put: (i+c)%3 != 0, x: c*100 + i}
-					call := now()
-					var out queueOutput
-					if in.put {
-						q.Enqueue(in.x)
-					} else {
-						out.x, out.ok = q.TryDequeue()
-					}
-					ret := now()
-					mu.Lock()
-					ops = append(ops, porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: ret})
-					mu.Unlock()
-				}
-			})
+		return func(c, i int) (any, any) {
+			in := queueInput{put: (i+c)%3 != 0, x: c*100 + i}
+			var out queueOutput
+			if in.put {
+				q.Enqueue(in.x)
+			} else {
+				out.x, out.ok = q.TryDequeue()
+			}
+			return in, out
 		}
-		wg.Wait()
-		if !porcupine.CheckOperations(queueModel, ops) {
-			t.Fatalf("round %d: history not linearizable: %+v", round, ops)
-		}
-	}
+	})
 }
 
 // TestQueueModelRejects: the checker above can fail: it rejects a history
