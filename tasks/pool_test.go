@@ -475,38 +475,45 @@ func newPool(ordered bool, opts ...tasks.Option) *tasks.Pool {
 // Run's. Every task runs exactly once, none is lost to a race between the
 // adders' appends and a Run taking the queue.
 func TestAddConcurrentWithRun(t *testing.T) {
-	adders, per := 4, 3000
-	if testing.Short() {
-		per = 500
-	}
-	p := tasks.New(tasks.Workers(2))
-	ran := make([]atomic.Int32, adders*per)
-	var wg sync.WaitGroup
-	for a := range adders {
-		wg.Go(func() {
-			for i := range per {
-				id := a*per + i
-				p.Add(func(tx *hybrid.Tx) error {
-					tx.AfterCommit(func() { ran[id].Add(1) })
-					return nil
+	for name, opts := range map[string][]tasks.Option{
+		"unordered": {tasks.Workers(2)},
+		"ordered":   {tasks.Workers(2), tasks.Ordered()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			adders, per := 4, 3000
+			if testing.Short() {
+				per = 500
+			}
+			p := tasks.New(opts...)
+			ran := make([]atomic.Int32, adders*per)
+			var wg sync.WaitGroup
+			for a := range adders {
+				wg.Go(func() {
+					for i := range per {
+						id := a*per + i
+						p.Add(func(tx *hybrid.Tx) error {
+							tx.AfterCommit(func() { ran[id].Add(1) })
+							return nil
+						})
+						if i%64 == 0 {
+							runtime.Gosched()
+						}
+					}
 				})
-				if i%64 == 0 {
-					runtime.Gosched()
+			}
+			addersDone := make(chan struct{})
+			go func() { wg.Wait(); close(addersDone) }()
+			for running := true; running; {
+				select {
+				case <-addersDone:
+					running = false
+				default:
 				}
+				require.NoError(t, p.Run(context.Background())) // the last one after every Add
+			}
+			for id := range ran {
+				require.Equal(t, int32(1), ran[id].Load(), "runs of task %d", id)
 			}
 		})
-	}
-	addersDone := make(chan struct{})
-	go func() { wg.Wait(); close(addersDone) }()
-	for running := true; running; {
-		select {
-		case <-addersDone:
-			running = false
-		default:
-		}
-		require.NoError(t, p.Run(context.Background())) // the last one after every Add
-	}
-	for id := range ran {
-		require.Equal(t, int32(1), ran[id].Load(), "runs of task %d", id)
 	}
 }
