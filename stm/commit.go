@@ -52,7 +52,7 @@ func (tx *Tx) commit() bool {
 		tx.recordAbort(CauseStale, tx.staleVar)
 		return false
 	}
-	if tx.unlogged || len(tx.writes) != 1 || len(tx.reads) > 1 ||
+	if len(tx.writes) != 1 || len(tx.reads) > 1 ||
 		(len(tx.reads) == 1 && tx.reads[0].h != tx.writes[0].h) {
 		return tx.commitMulti()
 	}
@@ -60,6 +60,8 @@ func (tx *Tx) commit() bool {
 	// from the meta word the read saw both validates the read and takes the
 	// lock. The lock carries the multi bit like any other: the tick below
 	// may put our stamp inside a snapshot that reads h before we install.
+	// An unlogged attempt (site.go) logged no read: it locks from the
+	// current meta word and validates with its tick, below.
 	e := &tx.writes[0]
 	h := e.h
 	var m uint64
@@ -87,20 +89,45 @@ func (tx *Tx) commit() bool {
 		irrevWait()
 		return false
 	}
-	if reportOn.Load() {
-		tx.reportCommit()
+	var wv uint64
+	if tx.unlogged {
+		// seq-cst tick after the lock CAS, as below, made with a CAS from
+		// rv: it succeeds only if no commit was stamped since the snapshot,
+		// commitMulti's TL2 rule for unlogged attempts, which needs no log
+		// (TestUnloggedWriterCannotSkipAChangedRead's single case). The
+		// inline copy comes after it: the commit could still fail before.
+		if !clock.v.CompareAndSwap(tx.rv, tx.rv+1) {
+			tx.unlock(1)
+			tx.contendedSite() // site.go
+			tx.recordAbort(CauseValidate, nil)
+			return false
+		}
+		wv = tx.rv + 1
+		if reportOn.Load() {
+			tx.reportCommit()
+		}
+		h.publishCur(e.node)
+		tx.published = true
+	} else {
+		if reportOn.Load() {
+			tx.reportCommit()
+		}
+		// The commit can no longer fail: copy the value into the Var's
+		// inline copy now, before the tick. Readers whose snapshot includes
+		// the stamp wait from the tick to the unlock (the multi bit), and on
+		// a Var that two cores write, every store in that window may miss:
+		// the copy there made the window long enough for them to yield
+		// (spinWait) far more often.
+		h.publishCur(e.node)
+		tx.published = true
+		// seq-cst tick after the lock CAS (docs/design.md, "Clock"): a
+		// snapshot that includes wv loaded the clock after this, and finds
+		// h locked or installed.
+		wv = clock.v.Add(1)
+		if tx.contended {
+			tx.calm(wv) // site.go
+		}
 	}
-	// The commit can no longer fail: copy the value into the Var's inline
-	// copy now, before the tick. Readers whose snapshot includes the stamp
-	// wait from the tick to the unlock (the multi bit), and on a Var that
-	// two cores write, every store in that window may miss: the copy there
-	// made the window long enough for them to yield (spinWait) far more often.
-	h.publishCur(e.node)
-	tx.published = true
-	// seq-cst tick after the lock CAS (docs/design.md, "Clock"): a snapshot that
-	// includes wv loaded the clock after this, and finds h locked or
-	// installed.
-	wv := clock.v.Add(1)
 	long := tx.installWrites(wv, true)
 	w.stats.add(statCommitsSingle)
 	w.afterCommit(long, false, wv)
@@ -125,14 +152,19 @@ func (tx *Tx) commitMulti() bool {
 		return false
 	}
 	wv := stamp()
+	if tx.contended {
+		tx.calm(wv) // site.go
+	}
 	// TL2: a stamp just above the snapshot means that no commit was stamped
 	// in between, so every Var read still has the version read (docs/design.md,
 	// "Clock"). Otherwise validate.
 	if wv != tx.rv+1 {
 		if tx.unlogged {
 			// Reads made in read-only mode were not logged (site.go): the
-			// attempt cannot validate them. The site logs from now on.
+			// attempt cannot validate them. The site logs from now on,
+			// until its commits calm down (site.go).
 			tx.unlock(len(tx.writes))
+			tx.contendedSite() // site.go
 			tx.recordAbort(CauseValidate, nil)
 			return false
 		}

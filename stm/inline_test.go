@@ -26,7 +26,7 @@ func TestFastPathsInline(t *testing.T) {
 	for _, fn := range []string{
 		`leaveTx`,
 		`\(\*Tx\)\.end`,
-		`siteNeedsLog`,
+		`siteMode`,
 		`\(\*varHeader\)\.waiting`,
 		`\(\*varHeader\)\.link`,
 		`\(\*Tx\)\.checkGoroutine`,

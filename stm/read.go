@@ -29,7 +29,9 @@ func (tx *Tx) readNode(h *varHeader) *vnode {
 				tx.abort(CauseStale, h)
 			}
 		}
-		tx.reads = append(tx.reads, readEntry{h: h, meta: rm, node: n})
+		if !tx.unlogged { // unlogged: its commit cannot validate (site.go)
+			tx.reads = append(tx.reads, readEntry{h: h, meta: rm, node: n})
+		}
 		return n
 	}
 }

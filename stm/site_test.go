@@ -13,7 +13,7 @@ import (
 // first attempt in read-only mode under -count too.
 func freshSite[F any](fn F) F {
 	i := siteIndex(bodySite(fn))
-	siteLogged[i/32].And(^uint32(1 << (i % 32)))
+	siteTable[i/16].And(^uint32(3 << (2 * (i % 16))))
 	return fn
 }
 
@@ -35,45 +35,162 @@ func TestReadOnlySiteLogsNothing(t *testing.T) {
 	}
 }
 
-// The first Store of a read-only attempt goes on without restarting, and
-// the site logs from then on.
-func TestFirstStoreMarksSite(t *testing.T) {
-	x := NewVar(1)
+// The first Store of a read-only attempt goes on without restarting,
+// unlogged: the reads after it are not logged either, and while no other
+// commit comes in between, the site stays unlogged.
+func TestFirstStoreKeepsSiteUnlogged(t *testing.T) {
+	x, y := NewVar(1), NewVar(10)
 	runs := 0
 	var states []txState
+	var logged []int
 	body := func(tx *Tx) error {
 		runs++
 		states = append(states, tx.state)
 		x.Store(tx, x.Load(tx)+1)
+		y.Store(tx, y.Load(tx)+x.Load(tx))
+		logged = append(logged, len(tx.reads))
 		return nil
 	}
 	require.NoError(t, Atomically(freshSite(body)))
 	require.NoError(t, Atomically(body))
 	require.Equal(t, 2, runs, "a Store does not restart the attempt")
-	require.Equal(t, []txState{txRO, txFast}, states, "the site logs after its first Store")
+	require.Equal(t, []txState{txRO, txRO}, states, "the site stays read-only at its start")
+	require.Equal(t, []int{0, 0}, logged, "an unlogged attempt logs no read")
+	require.Zero(t, siteMode(bodySite(body)), "nothing marked the site")
 	require.Equal(t, 3, x.Peek())
+	require.Equal(t, 10+2+3, y.Peek())
 }
 
 // The interleaving the unlogged commit rule is about: an attempt reads x in
 // read-only mode (no log), a commit changes x, then the attempt stores.
 // It cannot validate the read, so it may commit only if no commit was
-// stamped since its snapshot (wv == rv+1); here one was, so it must run
-// again. If commitMulti skipped that check, y would get the stale 1.
+// stamped since its snapshot (its tick lands at rv+1); here one was, so it
+// must run again. If a commit skipped that check, y would get the stale
+// value, or x would lose the other commit's increment. One Var written
+// takes the single-Var commit (its clock CAS), two take commitMulti.
 func TestUnloggedWriterCannotSkipAChangedRead(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		store func(tx *Tx, x, y, z *Var[int], v int)
+	}{
+		{"other", func(tx *Tx, x, y, z *Var[int], v int) { y.Store(tx, v) }},
+		{"same", func(tx *Tx, x, y, z *Var[int], v int) { x.Store(tx, v+10) }},
+		{"two", func(tx *Tx, x, y, z *Var[int], v int) { y.Store(tx, v); z.Store(tx, v) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			x, y, z := NewVar(1), NewVar(0), NewVar(0)
+			runs := 0
+			require.NoError(t, Atomically(freshSite(func(tx *Tx) error {
+				runs++
+				v := x.Load(tx)
+				if runs == 1 {
+					require.Equal(t, txRO, tx.state)
+					conflict(x) // another goroutine commits x+1
+				}
+				c.store(tx, x, y, z, v)
+				return nil
+			})))
+			require.Equal(t, 2, runs, "the unlogged attempt must not commit")
+			if c.name == "same" {
+				require.Equal(t, 12, x.Peek(), "x lost the other commit's increment")
+			} else {
+				require.Equal(t, x.Peek(), y.Peek(), "y holds the value x had when y was written")
+			}
+		})
+	}
+}
+
+// An unlogged commit that finds another commit in between marks its site
+// contended: the next attempt runs logged, so that its commit validates
+// instead of aborting whenever the clock moved.
+func TestUnloggedConflictMarksSiteContended(t *testing.T) {
 	x, y := NewVar(1), NewVar(0)
-	runs := 0
-	require.NoError(t, Atomically(freshSite(func(tx *Tx) error {
-		runs++
+	var states []txState
+	body := func(tx *Tx) error {
+		states = append(states, tx.state)
 		v := x.Load(tx)
-		if runs == 1 {
-			require.Equal(t, txRO, tx.state)
-			conflict(x) // another goroutine commits x+1
+		if len(states) == 1 {
+			conflict(x)
 		}
 		y.Store(tx, v)
 		return nil
-	})))
-	require.Equal(t, 2, runs, "the unlogged attempt must not commit")
-	require.Equal(t, x.Peek(), y.Peek(), "y holds the value x had when y was written")
+	}
+	require.NoError(t, Atomically(freshSite(body)))
+	require.Equal(t, []txState{txRO, txFast}, states, "the attempt after the failed unlogged commit runs logged")
+	require.Equal(t, uint32(siteContended), siteMode(bodySite(body)))
+	require.Equal(t, 2, y.Peek())
+}
+
+// A contended site runs logged until calmRun of the worker's commits there
+// in a row are stamped rv+1 (no commit in between: each would have
+// committed unlogged); then it runs unlogged again. A commit that another
+// commit disturbs, even one that validates, starts the count again.
+func TestContendedSiteCalms(t *testing.T) {
+	// multi: the commit takes commitMulti; single: the single-Var path.
+	for _, single := range []bool{false, true} {
+		t.Run(map[bool]string{false: "multi", true: "single"}[single], func(t *testing.T) {
+			x, y, z := NewVar(1), NewVar(0), NewVar(0)
+			var states []txState
+			disturb, reset, clash := false, false, false
+			body := func(tx *Tx) error {
+				states = append(states, tx.state)
+				if reset {
+					reset = false
+					tx.w.calmNeed = 0 // earlier tests may have raised it
+				}
+				var v int
+				if single {
+					v = y.Load(tx) + 1
+				} else {
+					v = x.Load(tx)
+				}
+				if disturb {
+					disturb = false
+					conflict(z) // a commit in between, on a Var the body did not read
+				}
+				if clash && tx.state == txRO {
+					clash = false
+					conflict(x) // the unlogged commit fails: the site is marked again
+				}
+				y.Store(tx, v)
+				return nil
+			}
+			run := func(n int) {
+				for range n {
+					require.NoError(t, Atomically(body))
+				}
+			}
+			markSite(bodySite(freshSite(body)), siteContended)
+			disturb, reset = true, true
+			run(1) // the worker's count may have started in another test: start it again
+			run(calmRun - 1)
+			disturb = true
+			run(1)
+			run(calmRun - 1)
+			require.Equal(t, uint32(siteContended), siteMode(bodySite(body)), "a disturbed commit must start the count again")
+			for _, s := range states {
+				require.Equal(t, txFast, s, "a contended site runs logged")
+			}
+			run(1)
+			require.Zero(t, siteMode(bodySite(body)), "calmRun calm commits in a row clear the mark")
+			first := len(states)
+			run(3)
+			require.Equal(t, []txState{txRO, txRO, txRO}, states[first:], "the site runs unlogged again")
+
+			// Marked again by an unlogged commit: clearing now takes
+			// twice as many calm commits.
+			clash = true
+			run(1) // the unlogged attempt fails; the logged one that follows is calm
+			require.Equal(t, uint32(siteContended), siteMode(bodySite(body)))
+			run(2*calmRun - 2)
+			require.Equal(t, uint32(siteContended), siteMode(bodySite(body)), "a worker whose mark was cleared too soon must wait longer")
+			run(1)
+			require.Zero(t, siteMode(bodySite(body)), "2*calmRun calm commits clear it")
+			if !single {
+				require.Equal(t, x.Peek(), y.Peek())
+			}
+		})
+	}
 }
 
 // A nested Atomically that stores and fails leaves the attempt with no

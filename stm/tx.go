@@ -47,9 +47,10 @@ type Tx struct {
 	// begin and when run returns.
 	installed func()
 
-	stale    bool // a read skipped a newer version: a writer cannot commit
-	unlogged bool // stored after reading in read-only mode: the read log is incomplete (site.go)
-	staleVar *varHeader
+	stale     bool // a read skipped a newer version: a writer cannot commit
+	unlogged  bool // stored after reading in read-only mode: the read log is incomplete (site.go)
+	contended bool // logged because its site was marked contended (site.go)
+	staleVar  *varHeader
 
 	irrevocable bool // holding the irrevocable token (escalated or Inevitable)
 	gated       bool // holding the contention gate (contention.go)
@@ -114,13 +115,15 @@ type writeEntry struct {
 // padded at both ends, and its logs start with room for logCap entries, so
 // that two workers never write the same cache line.
 type worker struct {
-	_       cpu.CacheLinePad
-	tx      Tx
-	nursery gcore.Nursery
-	backoff policy.Backoff
-	cm      policy.Contention
-	commits uint32 // since the last horizon scan
-	lagging bool   // the last walk left a chain long: rescan sooner
+	_        cpu.CacheLinePad
+	tx       Tx
+	nursery  gcore.Nursery
+	backoff  policy.Backoff
+	cm       policy.Contention
+	commits  uint32 // since the last horizon scan
+	calmRun  uint32 // logged commits at contended sites in a row stamped rv+1 (calm)
+	calmNeed uint32 // how many clear a site's contended mark: 0 for calmRun (calm)
+	lagging  bool   // the last walk left a chain long: rescan sooner
 	// maint asks run to call maintain after the attempt ends;
 	// maintTick and maintStamp say whether to tick the clock.
 	maint      bool
@@ -449,17 +452,18 @@ func (tx *Tx) begin() {
 		tx.beginReset() // another attempt's state (a first attempt has none)
 	}
 	tx.wfilter = 0
-	tx.stale, tx.unlogged = false, false
+	tx.stale, tx.unlogged, tx.contended = false, false, false
 	tx.installed = nil
 	tx.w.liveEnter() // swlive.go: before the snapshot's clock loads
 	tx.rv = tx.w.slot.Pin(&clock.v)
-	switch {
+	switch m := siteMode(tx.site); {
 	case tx.irrevocable:
 		tx.state = txActive
-	case siteNeedsLog(tx.site):
-		tx.state = txFast
-	default:
+	case m == 0:
 		tx.state = txRO
+	default:
+		tx.state = txFast
+		tx.contended = m == siteContended
 	}
 	if reportOn.Load() {
 		tx.reportBegin() // report.go: keeps Load's inline path off so every Load is seen

@@ -508,7 +508,9 @@ func (v *Var[T]) loadSlower(tx *Tx) T {
 		// line (which its commit locks, if it writes it) instead of the
 		// version node's, which the core that committed it last holds.
 		if x, m, ok := v.readCur(tx.rv); ok {
-			tx.reads = append(tx.reads, readEntry{h: &v.h, meta: m})
+			if !tx.unlogged { // unlogged: its commit cannot validate (site.go)
+				tx.reads = append(tx.reads, readEntry{h: &v.h, meta: m})
+			}
 			return x
 		}
 	}
@@ -542,8 +544,7 @@ func (v *Var[T]) storeSlow(tx *Tx, x T) {
 	}
 	if tx.state == txRO {
 		// The attempt's first Store, in read-only mode: go on unlogged
-		// (site.go), and log at this site from now on.
-		markSiteLogged(tx.site)
+		// (site.go).
 		tx.unlogged = true
 		v.storeNew(tx, x)
 		return
