@@ -211,11 +211,37 @@ func (*noCopy) Unlock() {}
 
 var typeKeys sync.Map // reflect.Type -> *gcore.TypeKey
 
+// typeKeyCache is a direct-mapped cache in front of typeKeys, indexed by
+// the address of T's type descriptor: a hit is two loads and a compare,
+// where the sync.Map lookup hashes the reflect.Type interface (about 300
+// instructions of each NewVar and Init, which a red-black tree's insert
+// calls twice). Entries are immutable; a collision only costs a lookup.
+var typeKeyCache [64]atomic.Pointer[typeKeyEntry]
+
+type typeKeyEntry struct {
+	t unsafe.Pointer // the type descriptor: reflect.Type's data word
+	k *gcore.TypeKey
+}
+
 // typeKeyFor returns the node type key of version[T]: its size, for the
 // byte bounds of internal/gcore, and, if T holds pointers, clearVals[T], so that
 // free nodes in nurseries and depots keep none of the user's data alive.
 func typeKeyFor[T any]() *gcore.TypeKey {
 	t := reflect.TypeFor[T]()
+	tp := (*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1]
+	c := &typeKeyCache[uintptr(tp)/64%uintptr(len(typeKeyCache))]
+	// acquire: pairs with the store below, which publishes the entry.
+	if e := c.Load(); e != nil && e.t == tp {
+		return e.k
+	}
+	k := typeKeySlow[T](t)
+	c.Store(&typeKeyEntry{t: tp, k: k}) // seq-cst store: publishes the entry
+	return k
+}
+
+// typeKeySlow is typeKeyFor's lookup in typeKeys, which makes the key
+// on the type's first use.
+func typeKeySlow[T any](t reflect.Type) *gcore.TypeKey {
 	if k, ok := typeKeys.Load(t); ok {
 		return k.(*gcore.TypeKey)
 	}
