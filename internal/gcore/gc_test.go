@@ -432,18 +432,28 @@ func TestTypeKeyAge(t *testing.T) {
 		}
 		n.Flush()
 	}
+	// take looks at nfull without the lock: it must follow the depot.
+	counted := func(step string) {
+		t.Helper()
+		if got := k.nfull.Load(); int(got) != k.DepotLen() {
+			t.Fatalf("%s: nfull %d, depot %d", step, got, k.DepotLen())
+		}
+	}
 	fill()
 	if k.DepotLen() != 2 {
 		t.Fatalf("depot %d", k.DepotLen())
 	}
+	counted("give")
 	var taker Nursery
 	taker.Get(k) // takes a list
+	counted("take")
 	if k.Age() || k.DepotLen() != 1 {
 		t.Fatalf("Age drained a depot in use (depot %d)", k.DepotLen())
 	}
 	if !k.Age() || k.DepotLen() != 0 {
 		t.Fatalf("Age kept a depot unused since the previous Age (depot %d)", k.DepotLen())
 	}
+	counted("drain")
 	taker.Flush()
 }
 

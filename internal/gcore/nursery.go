@@ -60,6 +60,7 @@ type TypeKey struct {
 	clear   func([]unsafe.Pointer) // clears nodes' references to the user's data, or nil
 	mu      sync.Mutex
 	full    [][]unsafe.Pointer // full lists, at most DepotMags
+	nfull   atomic.Int32       // len(full), for take's look without the lock
 	empty   [][]unsafe.Pointer // empty lists, for exchange
 	taken   bool               // a full list was taken since the last Age
 
@@ -130,6 +131,7 @@ func (k *TypeKey) give(full []unsafe.Pointer) []unsafe.Pointer {
 		return nil
 	}
 	k.full = append(k.full, full)
+	k.nfull.Store(int32(len(k.full))) // under mu
 	if n := len(k.empty); n > 0 {
 		e := k.empty[n-1]
 		k.empty[n-1] = nil
@@ -142,6 +144,15 @@ func (k *TypeKey) give(full []unsafe.Pointer) []unsafe.Pointer {
 // take trades an empty list for a full one, which comes with its
 // reservation, or returns nil when the depot has none.
 func (k *TypeKey) take(empty []unsafe.Pointer) []unsafe.Pointer {
+	// A look without the lock first: a nursery whose type's nodes keep
+	// leaving for the Go GC (versions of the Vars of removed tree nodes)
+	// asks an empty depot at every allocation, and the lock and its defer
+	// cost more than the allocation's other steps. Relaxed would do (a
+	// stale answer only costs an allocation, or the lock); atomic for the
+	// race detector.
+	if k.nfull.Load() == 0 {
+		return nil
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	n := len(k.full)
@@ -151,6 +162,7 @@ func (k *TypeKey) take(empty []unsafe.Pointer) []unsafe.Pointer {
 	f := k.full[n-1]
 	k.full[n-1] = nil
 	k.full = k.full[:n-1]
+	k.nfull.Store(int32(n - 1)) // under mu
 	k.taken = true
 	if len(k.empty) < DepotMags && cap(empty) >= k.perList {
 		clear(empty[:cap(empty)])
@@ -172,6 +184,7 @@ func (k *TypeKey) drainLocked() {
 	k.unreserve(len(k.full) * k.perList)
 	clear(k.full)
 	k.full = k.full[:0]
+	k.nfull.Store(0) // under mu
 	clear(k.empty)
 	k.empty = k.empty[:0]
 }
