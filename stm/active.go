@@ -157,12 +157,13 @@ func leaveTxSlow(w *worker) {
 
 // releaseLogs clears the logs' entries, and replaces logs that grew past
 // maxKeptLog with small fresh ones, so that neither keeps the Vars and
-// versions they point to alive. Short logs (the common case: a
-// read-modify-write logs one entry each) are cleared by a loop of pointer
-// stores rather than by clear, whose bulk write barrier costs more than
-// the few entries.
+// versions they point to alive. Logs of up to logCap entries (the common
+// case: a read-modify-write logs one entry each, a tree's insert a dozen
+// writes) are cleared by a loop of pointer stores rather than by clear,
+// whose call of memclrHasPointers and its bulk write barrier cost about 470
+// instructions for a dozen entries.
 func (tx *Tx) releaseLogs() {
-	if len(tx.reads) <= 4 {
+	if len(tx.reads) <= logCap {
 		for i := range tx.reads {
 			// The pointers only, one store each: assigning the zero entry
 			// compiled to a call of memclrHasPointers, which was about a
@@ -175,7 +176,7 @@ func (tx *Tx) releaseLogs() {
 	} else {
 		tx.reads = releaseLog(tx.reads)
 	}
-	if len(tx.writes) <= 4 {
+	if len(tx.writes) <= logCap {
 		for i := range tx.writes {
 			e := &tx.writes[i] // as for reads: old may stay
 			e.h, e.node = nil, nil
@@ -192,9 +193,6 @@ func (tx *Tx) releaseLogs() {
 // releaseLog is releaseLogs for one log.
 func releaseLog[E any](l []E) []E {
 	switch {
-	case len(l) <= logCap:
-		clear(l)
-		return l[:0]
 	case cap(l) > maxKeptLog:
 		return make([]E, 0, logCap)
 	}
