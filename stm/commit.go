@@ -243,7 +243,7 @@ func (tx *Tx) lockWrites() *varHeader {
 // ownWrites asks for the cache lines that tx's software attempt will need
 // when it commits: each written Var's own line, exclusively (its lock CAS,
 // its inline copy and its unlock write it), and the line of its newest
-// version (link reads its stamp and depth). A waiting attempt that will
+// version (the commit's cut reads its stamp and cuts below it, trimLazily). A waiting attempt that will
 // commit later (package tasks' ordered mode, which waits for its turn
 // inside the transaction) thus pays the transfer of lines another
 // processor wrote while it waits, instead of in its commit, on the path
@@ -403,14 +403,15 @@ func (h *varHeader) publishCur(n *vnode) {
 }
 
 // link installs n, stamped wv, at the head of h's chain, with the trim
-// bookkeeping: n's depth. The caller holds h's commit lock,
+// bookkeeping: the count of versions below it. The caller holds h's commit lock,
 // or runs inside an RTM transaction that read h's meta unlocked (the
 // hardware makes the whole commit one atomic step, hwCommitReal): either way
 // no other commit touches h meanwhile. Software and hardware commits share
 // it, so that both keep the bookkeeping trimming relies on.
 func (h *varHeader) link(n *vnode, wv uint64) {
 	old := h.head.Load()
-	n.ts, n.depth = wv, old.depth+1
+	n.ts = wv
+	h.below++ // the caller holds h (see above); old's line is not needed
 	n.setPrevPrivate(old)
 	// release store (a plain MOV on amd64, package release): publishes n's
 	// fields to every reader that loads head (acquire). No load after it
@@ -424,10 +425,11 @@ func (h *varHeader) link(n *vnode, wv uint64) {
 // trimmed even if it is never written again. The caller holds h's lock. It
 // reports whether a walk left the chain long.
 func (tx *Tx) trimLazily(h *varHeader, n *vnode) bool {
-	if n.depth == 3 {
+	depth := h.below + 1
+	if depth == 3 {
 		// The steady state of a Var written now and then (bank's
 		// accounts): n, the version it replaced, p, and one below p, the
-		// chain's last (head.depth counts its nodes). When p is stamped
+		// chain's last (h.below counts what lies under n). When p is stamped
 		// below the cached horizon, every snapshot reads n or p, never
 		// the last: cut it as trim would, without the walk (a transfer
 		// spent a fifth of its instructions in trimLazily, trim and their
@@ -437,17 +439,17 @@ func (tx *Tx) trimLazily(h *varHeader, n *vnode) bool {
 			cut := p.prev.Load()
 			// release store, as in trim: readers stop at p or above.
 			release.Pointer(&p.prev, nil)
-			n.depth = 2
+			h.below = 1
 			tx.recycleLast(h, cut)
 			return false
 		}
 	}
 	// Walk the chain only when it has grown by trimDepth since the last
 	// cut, so a commit usually does O(1) work here.
-	if trimDue(n.depth) || cutDue(n) {
+	if trimDue(depth) || cutDue(n, depth) {
 		return tx.trim(h, n)
 	}
-	if n.depth > 2 && !h.isQueued() {
+	if depth > 2 && !h.isQueued() {
 		enqueueTrim(h)
 	}
 	return false
@@ -487,8 +489,8 @@ func trimDue(depth uint32) bool {
 // hardware commits share their stamp with the version they replace: their
 // chains wait for trimDue. The caller holds h's lock; link has just loaded
 // head's prev.
-func cutDue(head *vnode) bool {
-	if head.depth <= 2 {
+func cutDue(head *vnode, depth uint32) bool {
+	if depth <= 2 {
 		return false
 	}
 	p := head.prev.Load()
@@ -531,8 +533,8 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 			// needs. (An XCHG here cost a bank transfer about a tenth of
 			// its time once commits cut below the replaced version, cutDue.)
 			release.Pointer(&n.prev, nil)
-			if head.depth == depth+1 {
-				// The chain ends at cut (head.depth counts its nodes):
+			if h.below == depth {
+				// The chain ends at cut (h.below counts the nodes under head):
 				// recycle it without loading it. It is the oldest
 				// version, usually cold, and its prev is nil already.
 				tx.recycleLast(h, cut)
@@ -541,7 +543,7 @@ func (tx *Tx) trim(h *varHeader, head *vnode) bool {
 			}
 		}
 	}
-	head.depth = depth
+	h.below = depth - 1
 	if depth > 2 && !h.isQueued() {
 		// A snapshot holds versions (or unticked hardware commits share
 		// the horizon's stamp): make sure the chain is trimmed once they fall
@@ -596,7 +598,7 @@ func (tx *Tx) recycleLast(h *varHeader, n *vnode) {
 		return // the type's shared zero node (init): never recycled
 	}
 	if raceBuild && n.prev.Load() != nil {
-		panic("stm: internal error: the chain length in head.depth is wrong")
+		panic("stm: internal error: the chain length in the Var's below count is wrong")
 	}
 	if nurseryEnabled {
 		// Put, not PutAll: a one-element copy goes through

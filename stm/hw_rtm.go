@@ -138,7 +138,7 @@ func (tx *Tx) hwCommitReal() {
 		if m&metaLocked != 0 {
 			htm.AbortLockBusy()
 		}
-		e.h.link(e.node, wv) // depth, as a software commit keeps it
+		e.h.link(e.node, wv) // the chain count, as a software commit keeps it
 		e.h.publishCur(e.node)
 		e.h.meta.Store(nextMeta(m, wv))
 		e.node = nil // published: runReal's rollback must not take it back
@@ -146,8 +146,8 @@ func (tx *Tx) hwCommitReal() {
 }
 
 // hwAfterCommit trims the chains a hardware commit grew, lazily as a
-// software commit does (trimLazily: a walk only when the depth that link
-// recorded says one is due), and wakes Retry waiters, outside the
+// software commit does (trimLazily: a walk only when the chain count that
+// link kept says one is due), and wakes Retry waiters, outside the
 // transaction. Trimming needs the Var's lock; a Var whose lock is busy is
 // trimmed by that commit instead.
 func (tx *Tx) hwAfterCommit() {

@@ -167,7 +167,7 @@ func hwStore[T any](tx *Tx, v *Var[T], x T) {
 			n = new(version[T])
 		}
 	}
-	n.ts, n.depth = 0, 0
+	n.ts = 0
 	n.prev.Store(nil)
 	n.val = x
 	tx.wfilter |= wbit(h) // hwFindWrite, and validateReads' findWrite for emulated commits

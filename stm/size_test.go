@@ -23,3 +23,15 @@ func TestVarSize(t *testing.T) {
 		t.Fatal("a Var's header is not at its start: publishCur's conversion is wrong")
 	}
 }
+
+// TestVersionSize checks that a version node is two words and its value
+// (the chain's length lives in the Var: varHeader.below), so that a
+// version of a word-sized value takes the allocator's 24-byte class.
+func TestVersionSize(t *testing.T) {
+	if got := unsafe.Sizeof(version[int]{}); got != 24 {
+		t.Fatalf("unsafe.Sizeof(version[int]{}) = %d, want 24", got)
+	}
+	if got := unsafe.Sizeof(version[bool]{}); got != 24 {
+		t.Fatalf("unsafe.Sizeof(version[bool]{}) = %d, want 24", got)
+	}
+}

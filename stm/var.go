@@ -35,10 +35,13 @@ const (
 // Once published through a head or prev pointer its ts never changes
 // until the node is recycled, which happens only after no snapshot can reach
 // it (internal/gcore).
+//
+// It is two words, so that a version of a value of up to 8 bytes takes 24:
+// the chain's length, which trimming needs, is kept by the Var
+// (varHeader.below), whose line a commit holds anyway, not by its head.
 type vnode struct {
-	ts    uint64
-	depth uint32 // chain length below and including this node when installed, or when trim last cut below it if it is the head (trim bookkeeping); a Var's first version has depth 1
-	prev  atomic.Pointer[vnode]
+	ts   uint64
+	prev atomic.Pointer[vnode]
 }
 
 // setPrevPrivate sets the prev pointer of a node that no other goroutine can
@@ -76,6 +79,14 @@ type varHeader struct {
 	// isQueued, setQueued). Each is changed with its own atomic add, or
 	// or and, so neither disturbs the other.
 	wq atomic.Uint32
+
+	// below counts the versions under the head: the chain's length minus
+	// one, 0 for a Var with one version or none (NewVar, Init and init
+	// need not set it). Trim bookkeeping (link, trimLazily, trim): written
+	// and read only under the Var's commit lock, or inside the RTM
+	// transaction that commits the Var (hwCommitReal), so a plain field;
+	// it fills the word wq leaves.
+	below uint32
 
 	side atomic.Pointer[varSide] // what few Vars need: allocated by the first Retry that waits on the Var, or its first trim-queue entry
 
@@ -250,7 +261,7 @@ func typeKeySlow[T any](t reflect.Type) *gcore.TypeKey {
 		clr = clearVals[T]
 	}
 	nk := gcore.NewTypeKeyOf(t.String(), unsafe.Sizeof(version[T]{}), clr)
-	nk.Zero = unsafe.Pointer(&(&sharedZero[T]{v: version[T]{vnode: vnode{depth: 1}}}).v.vnode) // init
+	nk.Zero = unsafe.Pointer(&(&sharedZero[T]{}).v.vnode) // init
 	if sz := unsafe.Sizeof(*new(T)); sz <= inlineMax {
 		nk.Publish = publishCur[T]
 		if !hasPointers(t) && unsafe.Offsetof(Var[T]{}.cur) == curOffset && unsafe.Offsetof(version[T]{}.val) == valOffset {
@@ -299,7 +310,6 @@ func NewVar[T any](v T) *Var[T] {
 	x := &Var[T]{cur: v}
 	x.h.tkey.Store(typeKeyFor[T]())
 	n := &version[T]{val: v}
-	n.depth = 1
 	x.h.head.Store(&n.vnode)
 	return x
 }
@@ -322,7 +332,7 @@ func (v *Var[T]) Init(x T) {
 	// Var yet (read-only attempts would read it without looking at head).
 	v.cur = x
 	// acq-rel CAS: publishes the first version, as init does.
-	if !v.h.head.CompareAndSwap(nil, &(&version[T]{vnode: vnode{depth: 1}, val: x}).vnode) {
+	if !v.h.head.CompareAndSwap(nil, &(&version[T]{val: x}).vnode) {
 		panic("stm: Init of a Var already in use")
 	}
 }
@@ -342,9 +352,9 @@ type sharedZero[T any] struct {
 // zero node (TypeKey.Zero), which every zero Var of the type links below
 // its first written version, so that a first Store allocates nothing.
 // The shared node is never written after typeKeyFor made it (link only
-// reads the depth of the node it links above; trims stop at it and never
-// give it to a nursery: recycle, recycleLast), and it counts as a node in
-// the chain's depth like any other. Racing first uses agree: the type key
+// points the new version at it; trims stop at it and never give it to a
+// nursery: recycle, recycleLast), and it counts as a node in the Var's
+// chain length (varHeader.below) like any other. Racing first uses agree: the type key
 // is the same for every caller, and one CAS installs the version.
 func (v *Var[T]) init() {
 	k := v.h.tkey.Load()
@@ -619,7 +629,7 @@ func (v *Var[T]) storeNew(tx *Tx, x T) {
 	}
 	if p != nil {
 		n = (*version[T])(p)
-		n.ts, n.depth = 0, 0
+		n.ts = 0
 		n.setPrevPrivate(nil)
 	} else {
 		n = new(version[T])
