@@ -620,6 +620,17 @@ func (v *Var[T]) storeNew(tx *Tx, x T) {
 	// one-instruction call).
 	v.ready()
 	tx.checkGoroutine()
+	// Ask now, as a store would, for the two lines this Var's commit will
+	// write: the Var's own (its lock CAS, inline copy and unlock) and that
+	// of its newest version, below which the commit cuts (trimLazily). The
+	// transfers, when another core holds the lines, then overlap the rest
+	// of the body instead of waiting in the commit, one locked instruction
+	// after another. Hints only (prefetch_amd64.s): they never fault and
+	// change nothing. Measured in interleaved rounds, with two more calls
+	// per Store: a pool of two workers applying interest, 103-122 to 76-95
+	// ns per task; bank on one goroutine 152 to 135 ns an operation.
+	prefetchw(unsafe.Pointer(&v.h.meta))
+	prefetchw(unsafe.Pointer(v.h.head.Load()))
 	var n *version[T]
 	var p unsafe.Pointer
 	if nurseryEnabled {
