@@ -35,10 +35,8 @@ import "sync/atomic"
 // phase of a program, does not pay for the log for good. Clearing costs
 // no aborted attempt, but a site that is still contended is marked again
 // by its next disturbed unlogged commits, one aborted attempt each; so
-// "enough" starts at calmRun and doubles, for a worker, at each unlogged
-// commit of its that marks a site (up to calmMax): two goroutines whose
-// commits interleave in bursts (each runs 16 undisturbed, then the other)
-// would otherwise clear and mark the site at every burst.
+// "enough" starts at calmRun and grows calmGrowth times at each clear of
+// the site (calmNeed).
 //
 // The cases the log covered stay covered in read-only mode:
 //   - A version installed inside the snapshot by a commit that had not
@@ -53,32 +51,51 @@ import "sync/atomic"
 // siteBits sizes the table of call sites that run logged.
 const siteBits = 12
 
-// A site's mode: two bits of siteTable per site hash. A site with neither
-// runs read-only (and unlogged after its first Store).
+// A site's entry: four bits of siteTable per site hash. The low two are
+// its mode: a site with neither runs read-only (and unlogged after its
+// first Store). The high two count the times its contended mark was
+// cleared (up to 3), which sets how calm its commits must be for the next
+// clear (calmNeed).
 const (
 	// siteLogged: a body from the site retried or became inevitable,
 	// which needs the read set. It stays set.
 	siteLogged = 1
 	// siteContended: an unlogged commit of the site found that another
 	// commit was stamped since its snapshot, which only a logged attempt
-	// can validate. Cleared after calmRun undisturbed commits (calm).
+	// can validate. Cleared after enough undisturbed commits (calm).
 	siteContended = 2
+
+	siteEntryBits = 4
+	sitesPerWord  = 32 / siteEntryBits
 )
 
-// calmRun and calmMax bound how many logged commits at contended sites in
-// a row, each stamped rv+1, clear a site's contended mark (worker.calmNeed).
+// calmRun is how many logged commits at contended sites in a row, each
+// stamped rv+1, clear a site's contended mark the first time; each clear
+// makes the next one need calmGrowth times as many, up to three clears.
+// A clear that comes too soon costs an aborted attempt of each goroutine
+// that runs the site unlogged before it is marked again: goroutines whose
+// commits interleave in bursts (each commits a run undisturbed, then the
+// other) would otherwise pay that at every burst. Two goroutines putting
+// distinct keys into a Map must stay under one aborted attempt per 1,000
+// commits (TestMapDistinctKeysNoConflict): with 16 in a row and a per-worker
+// doubling, 12 in 10,000 in one run of seven.
 const (
-	calmRun = 16
-	calmMax = 1 << 16
+	calmRun    = 1024
+	calmGrowth = 8
 )
 
-// siteTable holds the modes, sixteen sites to a word. Written a few times
-// per site (more for sites whose contention comes and goes) and read at
-// every begin, so the words stay shared in every core's cache.
-var siteTable [1 << siteBits / 16]atomic.Uint32
+// siteTable holds the entries, eight sites to a word. Written a few times
+// per site and read at every begin, so the words stay shared in every
+// core's cache.
+var siteTable [1 << siteBits / sitesPerWord]atomic.Uint32
 
 func siteIndex(pc uintptr) uint32 {
 	return uint32((uint64(pc) * 0x9E3779B97F4A7C15) >> (64 - siteBits))
+}
+
+// siteEntry returns site i's word and the shift of its entry in it.
+func siteEntry(i uint32) (*atomic.Uint32, uint32) {
+	return &siteTable[i/sitesPerWord], siteEntryBits * (i % sitesPerWord)
 }
 
 // siteMode returns the mode bits of site pc; pc 0 (unknown) always logs.
@@ -89,50 +106,66 @@ func siteMode(pc uintptr) uint32 {
 	i := siteIndex(pc)
 	// Relaxed would do (a stale answer only costs one restart or one
 	// logged attempt); atomic for the race detector.
-	return siteTable[i/16].Load() >> (2 * (i % 16)) & 3
+	return siteTable[i/sitesPerWord].Load() >> (siteEntryBits * (i % sitesPerWord)) & 3
+}
+
+// calmNeed is how many calm commits in a row clear site pc's contended
+// mark: calmRun, times calmGrowth for each earlier clear.
+func calmNeed(pc uintptr) uint32 {
+	w, sh := siteEntry(siteIndex(pc))
+	clears := w.Load() >> (sh + 2) & 3
+	return calmRun << (3 * clears) // calmGrowth == 1<<3
 }
 
 // calm records the stamp wv of a logged commit of tx, whose site was
 // marked contended when the attempt began: it clears the mark after
-// calmRun commits in a row that no other commit disturbed (wv == rv+1).
+// calmNeed commits of the worker's in a row that no other commit disturbed
+// (wv == rv+1), at any contended sites.
 func (tx *Tx) calm(wv uint64) {
 	w := tx.w
 	if wv != tx.rv+1 {
 		w.calmRun = 0
 		return
 	}
-	if w.calmRun++; w.calmRun >= max(w.calmNeed, calmRun) {
+	if w.calmRun++; w.calmRun >= calmRun && w.calmRun >= calmNeed(tx.site) {
 		w.calmRun = 0
 		unmarkSiteContended(tx.site)
 	}
 }
 
 // contendedSite marks the site of tx, whose unlogged commit found another
-// stamp in between, contended, and makes the worker's next clearing
-// twice as hard (calm).
-func (tx *Tx) contendedSite() {
-	markSite(tx.site, siteContended)
-	w := tx.w
-	w.calmNeed = min(2*max(w.calmNeed, calmRun), calmMax)
-}
+// stamp in between, contended.
+func (tx *Tx) contendedSite() { markSite(tx.site, siteContended) }
 
 // markSite sets mode bit b of site pc.
 func markSite(pc uintptr, b uint32) {
-	i := siteIndex(pc)
-	// atomic or: sites sharing the word may be marked concurrently.
-	siteTable[i/16].Or(b << (2 * (i % 16)))
+	w, sh := siteEntry(siteIndex(pc))
+	if w.Load()&(b<<sh) == 0 {
+		// atomic or: sites sharing the word may be marked concurrently.
+		w.Or(b << sh)
+	}
 }
 
 // markSiteLogged makes later attempts of site pc keep a read log.
 func markSiteLogged(pc uintptr) { markSite(pc, siteLogged) }
 
-// unmarkSiteContended clears site pc's contended bit (calm).
+// unmarkSiteContended clears site pc's contended bit and counts the clear
+// (calm).
 func unmarkSiteContended(pc uintptr) {
-	i := siteIndex(pc)
-	b := uint32(siteContended) << (2 * (i % 16))
-	if w := &siteTable[i/16]; w.Load()&b != 0 {
-		// atomic and: as markSite.
-		w.And(^b)
+	w, sh := siteEntry(siteIndex(pc))
+	for {
+		old := w.Load()
+		if old&(siteContended<<sh) == 0 {
+			return
+		}
+		nw := old &^ (siteContended << sh)
+		if old>>(sh+2)&3 < 3 {
+			nw += 1 << (sh + 2)
+		}
+		// acq-rel CAS: as markSite's or, for sites sharing the word.
+		if w.CompareAndSwap(old, nw) {
+			return
+		}
 	}
 }
 

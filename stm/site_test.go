@@ -12,8 +12,8 @@ import (
 // freshSite forgets what the site of fn learnt, so that a test sees its
 // first attempt in read-only mode under -count too.
 func freshSite[F any](fn F) F {
-	i := siteIndex(bodySite(fn))
-	siteTable[i/16].And(^uint32(3 << (2 * (i % 16))))
+	w, sh := siteEntry(siteIndex(bodySite(fn)))
+	w.And(^uint32(1<<siteEntryBits-1) << sh)
 	return fn
 }
 
@@ -124,20 +124,17 @@ func TestUnloggedConflictMarksSiteContended(t *testing.T) {
 // A contended site runs logged until calmRun of the worker's commits there
 // in a row are stamped rv+1 (no commit in between: each would have
 // committed unlogged); then it runs unlogged again. A commit that another
-// commit disturbs, even one that validates, starts the count again.
+// commit disturbs, even one that validates, starts the count again; and a
+// site marked again after a clear needs calmGrowth times as many.
 func TestContendedSiteCalms(t *testing.T) {
 	// multi: the commit takes commitMulti; single: the single-Var path.
 	for _, single := range []bool{false, true} {
 		t.Run(map[bool]string{false: "multi", true: "single"}[single], func(t *testing.T) {
 			x, y, z := NewVar(1), NewVar(0), NewVar(0)
 			var states []txState
-			disturb, reset, clash := false, false, false
+			disturb, clash := false, false
 			body := func(tx *Tx) error {
 				states = append(states, tx.state)
-				if reset {
-					reset = false
-					tx.w.calmNeed = 0 // earlier tests may have raised it
-				}
 				var v int
 				if single {
 					v = y.Load(tx) + 1
@@ -160,32 +157,33 @@ func TestContendedSiteCalms(t *testing.T) {
 					require.NoError(t, Atomically(body))
 				}
 			}
-			markSite(bodySite(freshSite(body)), siteContended)
-			disturb, reset = true, true
+			site := bodySite(freshSite(body))
+			markSite(site, siteContended)
+			disturb = true
 			run(1) // the worker's count may have started in another test: start it again
 			run(calmRun - 1)
 			disturb = true
 			run(1)
 			run(calmRun - 1)
-			require.Equal(t, uint32(siteContended), siteMode(bodySite(body)), "a disturbed commit must start the count again")
+			require.Equal(t, uint32(siteContended), siteMode(site), "a disturbed commit must start the count again")
 			for _, s := range states {
 				require.Equal(t, txFast, s, "a contended site runs logged")
 			}
 			run(1)
-			require.Zero(t, siteMode(bodySite(body)), "calmRun calm commits in a row clear the mark")
+			require.Zero(t, siteMode(site), "calmRun calm commits in a row clear the mark")
 			first := len(states)
 			run(3)
 			require.Equal(t, []txState{txRO, txRO, txRO}, states[first:], "the site runs unlogged again")
 
 			// Marked again by an unlogged commit: clearing now takes
-			// twice as many calm commits.
+			// calmGrowth times as many calm commits.
 			clash = true
 			run(1) // the unlogged attempt fails; the logged one that follows is calm
-			require.Equal(t, uint32(siteContended), siteMode(bodySite(body)))
-			run(2*calmRun - 2)
-			require.Equal(t, uint32(siteContended), siteMode(bodySite(body)), "a worker whose mark was cleared too soon must wait longer")
+			require.Equal(t, uint32(siteContended), siteMode(site))
+			run(calmGrowth*calmRun - 2)
+			require.Equal(t, uint32(siteContended), siteMode(site), "a site cleared once must wait longer")
 			run(1)
-			require.Zero(t, siteMode(bodySite(body)), "2*calmRun calm commits clear it")
+			require.Zero(t, siteMode(site), "calmGrowth*calmRun calm commits clear it")
 			if !single {
 				require.Equal(t, x.Peek(), y.Peek())
 			}

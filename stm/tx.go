@@ -115,15 +115,14 @@ type writeEntry struct {
 // padded at both ends, and its logs start with room for logCap entries, so
 // that two workers never write the same cache line.
 type worker struct {
-	_        cpu.CacheLinePad
-	tx       Tx
-	nursery  gcore.Nursery
-	backoff  policy.Backoff
-	cm       policy.Contention
-	commits  uint32 // since the last horizon scan
-	calmRun  uint32 // logged commits at contended sites in a row stamped rv+1 (calm)
-	calmNeed uint32 // how many clear a site's contended mark: 0 for calmRun (calm)
-	lagging  bool   // the last walk left a chain long: rescan sooner
+	_       cpu.CacheLinePad
+	tx      Tx
+	nursery gcore.Nursery
+	backoff policy.Backoff
+	cm      policy.Contention
+	commits uint32 // since the last horizon scan
+	calmRun uint32 // logged commits at contended sites in a row stamped rv+1 (calm)
+	lagging bool   // the last walk left a chain long: rescan sooner
 	// maint asks run to call maintain after the attempt ends;
 	// maintTick and maintStamp say whether to tick the clock.
 	maint      bool
