@@ -628,7 +628,8 @@ func (v *Var[T]) storeNew(tx *Tx, x T) {
 	// after another. Hints only (prefetch_amd64.s): they never fault and
 	// change nothing. Measured in interleaved rounds, with two more calls
 	// per Store: a pool of two workers applying interest, 103-122 to 76-95
-	// ns per task; bank on one goroutine 152 to 135 ns an operation.
+	// ns per task; bank on one goroutine 152 to 135 ns an operation (in
+	// go test; within the noise in hytm-bench).
 	prefetchw(unsafe.Pointer(&v.h.meta))
 	prefetchw(unsafe.Pointer(v.h.head.Load()))
 	var n *version[T]
