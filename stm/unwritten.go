@@ -38,9 +38,11 @@ func (tx *Tx) unwritten(h *varHeader, key func() *gcore.TypeKey) bool {
 	if h.head.Load() != nil { // acquire: pairs with init's CAS
 		return false
 	}
-	if tx.state != txRO {
+	if tx.state != txRO && !tx.unlogged {
 		// A logged read, validated by its meta word; no version node
 		// (readLatest loads the head, which init will have set by then).
+		// (An unlogged attempt logs no read: its commit cannot validate,
+		// site.go.)
 		tx.reads = append(tx.reads, readEntry{h: h, meta: m})
 	}
 	return true
