@@ -243,11 +243,13 @@ func (tx *Tx) lockWrites() *varHeader {
 // ownWrites asks for the cache lines that tx's software attempt will need
 // when it commits: each written Var's own line, exclusively (its lock CAS,
 // its inline copy and its unlock write it), and the line of its newest
-// version (the commit's cut reads its stamp and cuts below it, trimLazily). A waiting attempt that will
-// commit later (package tasks' ordered mode, which waits for its turn
-// inside the transaction) thus pays the transfer of lines another
-// processor wrote while it waits, instead of in its commit, on the path
-// every later task waits for. Reached through internal/hwlink.
+// version (the commit's cut reads its stamp and cuts below it,
+// trimLazily). Each Store asks for them already (storeNew); a waiting
+// attempt that will commit later (package tasks' ordered mode, which waits
+// for its turn inside the transaction) asks again, so that it pays the
+// transfer of lines another processor took back while it waits, instead
+// of in its commit, on the path every later task waits for. Reached
+// through internal/hwlink.
 //
 // Prefetches, not a locked add of zero to each meta word (which took the
 // lines as well): a locked instruction waits for its line before the next
@@ -403,8 +405,8 @@ func (h *varHeader) publishCur(n *vnode) {
 }
 
 // link installs n, stamped wv, at the head of h's chain, with the trim
-// bookkeeping: the count of versions below it. The caller holds h's commit lock,
-// or runs inside an RTM transaction that read h's meta unlocked (the
+// bookkeeping: the count of versions below it. The caller holds h's
+// commit lock, or runs inside an RTM transaction that read h's meta unlocked (the
 // hardware makes the whole commit one atomic step, hwCommitReal): either way
 // no other commit touches h meanwhile. Software and hardware commits share
 // it, so that both keep the bookkeeping trimming relies on.
