@@ -3,6 +3,7 @@ package txds
 import (
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/hytm/hytm/stm"
 )
@@ -80,4 +81,19 @@ func TestCounterMisuse(t *testing.T) {
 	var c *Counter
 	mustPanic(t, "txds: nil Counter", func() { c.AddAtomically(1) })
 	mustPanic(t, "txds: Counter not made with NewCounter", func() { new(Counter).Value() })
+}
+
+// TestCounterLayout: the fields every Add reads sit between two cache-line
+// pads, so no other heap object shares their line, and each stripe fills
+// whole lines of its own.
+func TestCounterLayout(t *testing.T) {
+	var c Counter
+	lo := unsafe.Offsetof(c.stripes)
+	hi := unsafe.Offsetof(c.mask) + unsafe.Sizeof(c.mask)
+	if lo < cacheLine || unsafe.Sizeof(c)-hi < cacheLine {
+		t.Fatalf("Counter fields at [%d, %d) of %d bytes: want a full line of padding on each side", lo, hi, unsafe.Sizeof(c))
+	}
+	if s := unsafe.Sizeof(counterStripe{}); s%cacheLine != 0 {
+		t.Fatalf("counterStripe is %d bytes, want a multiple of %d", s, cacheLine)
+	}
 }
