@@ -602,7 +602,7 @@ func (tx *Tx) recycleLast(h *varHeader, n *vnode) {
 	if raceBuild && n.prev.Load() != nil {
 		panic("stm: internal error: the chain length in the Var's below count is wrong")
 	}
-	if nurseryEnabled {
+	if nurseryEnabled && !tx.w.nursery.Push(k, unsafe.Pointer(n)) {
 		// Put, not PutAll: a one-element copy goes through
 		// typedslicecopy and its bulk write barrier.
 		tx.w.nursery.Shelf(k).Put(unsafe.Pointer(n))

@@ -288,6 +288,52 @@ func TestNursery(t *testing.T) {
 	}
 }
 
+// TestNurseryPush: Push, Put's inlinable fast path, keeps a node only where
+// Put would keep it without more work: the first list, of the node's type,
+// with room inside its reservation, for a type whose nodes need no
+// clearing. Otherwise it reports false and keeps nothing, so that the
+// caller's Put reserves, trades with the depot or clears.
+func TestNurseryPush(t *testing.T) {
+	var n Nursery
+	k := NewTypeKeyOf("pushNode", 8, nil)
+	x := unsafe.Pointer(new(int64))
+	if n.Push(k, x) {
+		t.Fatal("Push kept a node in a nursery with no list yet")
+	}
+	n.Put(k, x) // makes the list and reserves a chunk
+	if n.Get(k) != x {
+		t.Fatal("Get after Put")
+	}
+	room := n.inline[0].quota
+	if room == 0 {
+		t.Fatal("no reservation left after Put and Get")
+	}
+	for i := range room {
+		if !n.Push(k, unsafe.Pointer(new(int64))) {
+			t.Fatalf("Push %d of %d refused within the reservation", i, room)
+		}
+	}
+	if n.Push(k, unsafe.Pointer(new(int64))) {
+		t.Fatal("Push kept a node beyond the list's reservation")
+	}
+	if n.Len(k) != room || n.Recycled != uint64(1+room) {
+		t.Fatalf("Len %d, Recycled %d; want %d and %d", n.Len(k), n.Recycled, room, 1+room)
+	}
+	if y := unsafe.Pointer(new(int64)); n.Push(NewTypeKeyOf("other", 8, nil), y) {
+		t.Fatal("Push kept a node of a type that is not the first list's")
+	}
+
+	kc := NewTypeKeyOf("valNode", unsafe.Sizeof(valNode{}), clearValNodes)
+	var c Nursery
+	c.Put(kc, unsafe.Pointer(&valNode{}))
+	a := &valNode{val: new([64]byte)}
+	if c.Push(kc, unsafe.Pointer(a)) || a.val == nil {
+		t.Fatal("Push took a node that needs clearing")
+	}
+	n.Flush()
+	c.Flush()
+}
+
 func TestNurseryNoAllocs(t *testing.T) {
 	var n Nursery
 	k := NewTypeKey("x")

@@ -280,6 +280,20 @@ func (n *Nursery) Pop(k *TypeKey) unsafe.Pointer {
 	return nil
 }
 
+// Push is the inlinable fast path of [Nursery.Put]: it gives p, a node of
+// type k, to the nursery's first free list if that list is of type k, has
+// room within its reservation, and k's nodes need no clearing, and reports
+// whether it did; if not, call Put. The node must be unreachable by every
+// live and future snapshot (see the package doc).
+func (n *Nursery) Push(k *TypeKey, p unsafe.Pointer) bool {
+	if l := &n.inline[0]; l.key == k && len(l.nodes) < l.quota && k.clear == nil {
+		l.nodes = append(l.nodes, p)
+		n.Recycled++
+		return true
+	}
+	return false
+}
+
 // Get returns a free node of type k, or nil when there is none. The caller
 // must reinitialise every field.
 func (n *Nursery) Get(k *TypeKey) unsafe.Pointer {
