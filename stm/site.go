@@ -134,8 +134,13 @@ func (tx *Tx) calm(wv uint64) {
 }
 
 // contendedSite marks the site of tx, whose unlogged commit found another
-// stamp in between, contended.
-func (tx *Tx) contendedSite() { markSite(tx.site, siteContended) }
+// stamp in between, contended. That commit was disturbed, so it also ends
+// the worker's run of calm commits: a run that other sites built up must
+// not clear the mark at the first calm commit after it.
+func (tx *Tx) contendedSite() {
+	tx.w.calmRun = 0
+	markSite(tx.site, siteContended)
+}
 
 // markSite sets mode bit b of site pc.
 func markSite(pc uintptr, b uint32) {
