@@ -14,3 +14,7 @@ func inlineReadPause() {}
 // unwrittenPause is called by unwritten between the caller's load of a nil
 // head and unwritten's load of meta.
 func unwrittenPause() {}
+
+// afterTrimPause is called by afterTrim at each round of its wait for a
+// trim's lock to go.
+func afterTrimPause() {}

@@ -27,3 +27,13 @@ func unwrittenPause() {
 		f()
 	}
 }
+
+// afterTrimPauseFn, if set, runs inside afterTrim at each round of its wait
+// for a trim's lock to go.
+var afterTrimPauseFn func()
+
+func afterTrimPause() {
+	if f := afterTrimPauseFn; f != nil {
+		f()
+	}
+}

@@ -142,3 +142,80 @@ func TestPeekCommitDuringCopy(t *testing.T) {
 	require.True(t, paused, "Peek did not take the inline path")
 	require.Equal(t, [2]int{2, 2}, got, "Peek returned a pair torn by a commit")
 }
+
+// TestCommitWaitsForTrim: a commit that finds a Var it reads or writes
+// locked by a trim (the locked bit alone: another worker's trim queue
+// cutting versions below the horizon, which installs nothing and keeps the
+// sequence) waits for the trim to end and commits at its first attempt,
+// in each commit path: the single-Var commit, logged (its CAS from the
+// read's meta word fails while the trim holds the Var) and unlogged (it
+// locks from the current word), a multi-Var commit's lock, and a read that
+// a multi-Var commit validates. Without afterTrim's wait (or validation's
+// acceptance of a trim's lock), each aborts once. The body takes the trim's
+// lock itself, after its last access; the hook ends the trim inside the
+// commit's wait.
+func TestCommitWaitsForTrim(t *testing.T) {
+	trimLock := func(v *Var[int]) { v.h.meta.Or(metaLocked) }
+	trimUnlock := func(v *Var[int]) { v.h.meta.And(^uint64(metaLocked)) }
+	for _, c := range []string{"single unlogged", "single logged", "multi", "validated read"} {
+		t.Run(c, func(t *testing.T) {
+			x, y, z, w := NewVar(1), NewVar(1), NewVar(1), NewVar(0)
+			var locked *Var[int]
+			waits := 0
+			afterTrimPauseFn = func() {
+				waits++
+				if locked != nil {
+					trimUnlock(locked)
+					locked = nil
+				}
+			}
+			defer func() { afterTrimPauseFn = nil }()
+			runs := 0
+			body := freshSite(func(tx *Tx) error {
+				runs++
+				if runs > 1 {
+					// The trim's lock made the first attempt abort (the
+					// test fails below): end the trim for good.
+					for _, v := range []*Var[int]{x, y, z} {
+						trimUnlock(v)
+					}
+					locked = nil
+				}
+				x.Store(tx, x.Load(tx)+1)
+				switch c {
+				case "multi":
+					y.Store(tx, y.Load(tx)+1)
+					locked = y
+				case "validated read":
+					y.Store(tx, z.Load(tx)+1)
+					if runs == 1 {
+						conflict(w) // a commit in between: the commit validates its reads
+						trimLock(z) // released after the commit: validation must accept it
+					}
+					return nil
+				default:
+					locked = x
+				}
+				if runs == 1 {
+					trimLock(locked)
+				}
+				return nil
+			})
+			if c != "single unlogged" {
+				markSite(bodySite(body), siteLogged)
+			}
+			require.NoError(t, Atomically(body))
+			if c == "validated read" {
+				trimUnlock(z)
+				require.Zero(t, waits, "a read is validated without waiting")
+			} else {
+				require.Equal(t, 1, waits, "the commit did not wait for the trim")
+			}
+			require.Equal(t, 1, runs, "the commit aborted for a trim")
+			require.Equal(t, 2, x.Peek())
+			for _, v := range []*Var[int]{x, y, z} {
+				require.Zero(t, v.h.meta.Load()&metaLock, "a Var was left locked")
+			}
+		})
+	}
+}

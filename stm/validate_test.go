@@ -37,3 +37,35 @@ func TestValidateFailsOnAnotherCommitsLock(t *testing.T) {
 	require.Equal(t, 2, attempts, "the attempt committed although a Var it read was locked by another commit")
 	require.Equal(t, 11, y.Peek())
 }
+
+// TestCommitDoesNotTakeACommitLock: a single-Var commit that finds the Var
+// locked by another commit (the locked and multi bits: it is installing)
+// aborts, in the unlogged path too, which locks from the current meta word:
+// it neither waits for the lock, as it does for a trim's, nor takes it. A
+// version of the trim wait that retried its CAS from the locked word "took"
+// a lock it did not hold, installed, and unlocked under the other commit,
+// which left readers waiting for an install that never came. The body
+// plays the other commit's lock after its Store and releases it when the
+// body runs again.
+func TestCommitDoesNotTakeACommitLock(t *testing.T) {
+	x := NewVar(1)
+	var saved uint64
+	runs := 0
+	require.NoError(t, Atomically(freshSite(func(tx *Tx) error {
+		runs++
+		if runs == 2 {
+			x.h.meta.Store(saved) // the other commit is gone
+		}
+		x.Store(tx, x.Load(tx)+1)
+		if runs == 1 {
+			require.Equal(t, txActive, tx.state)
+			require.True(t, tx.unlogged, "the first attempt at a fresh site stores unlogged")
+			saved = x.h.meta.Load()
+			x.h.meta.Store(saved | metaLock) // another commit's lock
+		}
+		return nil
+	})))
+	require.Equal(t, 2, runs, "the commit went through another commit's lock")
+	require.Equal(t, 2, x.Peek())
+	require.Zero(t, x.h.meta.Load()&metaLock, "x was left locked")
+}
