@@ -381,6 +381,13 @@ const trimWaitRounds = 128
 // runs when one's trim queue took the other's stripe, written a moment ago,
 // for cold. A commit lock (with the multi bit) is not waited for.
 func afterTrim(h *varHeader, m uint64) uint64 {
+	if m&metaLock == metaLocked {
+		return afterTrimSlow(h, m)
+	}
+	return m
+}
+
+func afterTrimSlow(h *varHeader, m uint64) uint64 {
 	for i := 0; m&metaLock == metaLocked && i < trimWaitRounds; i++ {
 		if testHooks {
 			afterTrimPause() // testhooks_on.go: the trim may end here
