@@ -374,7 +374,14 @@ func TestBlockGoexit(t *testing.T) {
 }
 
 // TestPoolAllocsPerTask: running a batch of tasks allocates nothing per
-// task (blocks included): only Run's own few allocations.
+// task (blocks included): only Run's own few allocations. A commit reuses
+// the version its cut frees only once the horizon has passed it, so a
+// snapshot that another goroutine holds meanwhile (a transaction still
+// running when the test starts: on a loaded machine, in one run of three
+// test binaries at once, 2,005 allocations per Run of 2,000 tasks) makes
+// every Store allocate for a while; the test measures up to three times and
+// needs one measurement under the limit, which a pool that allocated per
+// task would never give.
 func TestPoolAllocsPerTask(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
@@ -400,8 +407,14 @@ func TestPoolAllocsPerTask(t *testing.T) {
 			}
 		}
 		run() // the pool's slices grow once
-		a := testing.AllocsPerRun(20, run)
-		t.Logf("workers=%d: %.1f allocations per Run of %d tasks", w, a, n)
+		var a float64
+		for range 3 {
+			a = testing.AllocsPerRun(20, run)
+			t.Logf("workers=%d: %.1f allocations per Run of %d tasks", w, a, n)
+			if a < float64(n)/50 {
+				break
+			}
+		}
 		assert.Less(t, a, float64(n)/50, "workers=%d: allocations per task", w)
 	}
 }
