@@ -68,7 +68,12 @@ func disjointAllocs(g, per int) (allocs, commits uint64) {
 // cut, so that a commit allocates nothing once the nurseries are filled:
 // at most 1 heap allocation per 1,000 commits (in practice none). A writer
 // whose cut versions did not come back to a nursery allocates about one
-// node per commit.
+// node per commit. So does one whose horizon another goroutine's snapshot
+// holds back (a read-only transaction left open elsewhere: 100,004
+// allocations in 100,000 commits, and 4 once it ends), which a transaction
+// of an earlier test still running on a loaded machine can do for a while:
+// the test measures up to three times and needs one measurement under the
+// limit, which writers that allocate per commit would never give.
 func TestDisjointWritersAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("race mode: sync.Pool drops workers at random")
@@ -81,8 +86,14 @@ func TestDisjointWritersAllocate(t *testing.T) {
 		per = 50_000
 	}
 	for g := 1; g <= 2; g++ {
-		allocs, commits := disjointAllocs(g, per)
-		t.Logf("%d writers: %d heap allocations in %d commits", g, allocs, commits)
+		var allocs, commits uint64
+		for range 3 {
+			allocs, commits = disjointAllocs(g, per)
+			t.Logf("%d writers: %d heap allocations in %d commits", g, allocs, commits)
+			if allocs*1000 <= commits {
+				break
+			}
+		}
 		if allocs*1000 > commits {
 			t.Errorf("%d writers: %d heap allocations in %d commits: more than 1 per 1,000", g, allocs, commits)
 		}
